@@ -1,0 +1,255 @@
+//! `commission`: validate, push the template, create the stack from its S3 URL, wait while
+//! showing progress, and print the outputs. Rerunning it is safe: a complete stack is
+//! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
+
+use super::{kv_lines, push, Ctx};
+use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
+use crate::aws::Clients;
+use crate::error::{Error, Result, StackFailure};
+use crate::formation::Formation;
+use crate::names;
+use crate::stack::{self, failure, State};
+use aws_sdk_cloudformation::types::Capability;
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Serialize)]
+pub struct Commissioned {
+    pub stack: String,
+    pub status: String,
+    /// False when the stack was already there and nothing was created.
+    pub created: bool,
+    pub seconds: f64,
+    pub template_url: Option<String>,
+    pub outputs: Vec<StackOutput>,
+}
+
+impl fmt::Display for Commissioned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.created {
+            writeln!(f, "{} {} in {:.1}s", self.stack, self.status, self.seconds)?;
+        } else {
+            writeln!(
+                f,
+                "{} is already commissioned ({}); nothing to do",
+                self.stack, self.status
+            )?;
+        }
+        write_outputs(f, &self.outputs)
+    }
+}
+
+pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt::Result {
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<_> = outputs
+        .iter()
+        .map(|o| (o.key.clone(), o.value.clone()))
+        .collect();
+    write!(f, "outputs:\n{}", kv_lines(&pairs))
+}
+
+pub async fn run(ctx: &Ctx) -> Result<()> {
+    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    let clients = ctx.clients().await?;
+    let name = ctx.env.stack_name();
+    if let Some(ready) = settle_existing(ctx, &clients, &name).await? {
+        ctx.ui.result(&Commissioned {
+            stack: name,
+            status: ready.status,
+            created: false,
+            seconds: 0.0,
+            template_url: None,
+            outputs: ready.outputs,
+        });
+        return Ok(());
+    }
+    if ctx.dry_run {
+        return show_plan(ctx, &clients, &formation).await;
+    }
+    ctx.ui.step("pushing the template");
+    let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
+    ctx.ui.info(&pushed);
+    let stack = create_and_wait(ctx, &clients, &formation, &pushed.url).await?;
+    ctx.ui.result(&Commissioned {
+        stack: name,
+        status: stack.0.status,
+        created: true,
+        seconds: stack.1,
+        template_url: Some(pushed.url),
+        outputs: stack.0.outputs,
+    });
+    Ok(())
+}
+
+/// Look at the stack there now. Returns the stack when it is complete already; None when a
+/// stack should be created. Waits for a busy stack and replaces one left by a failed create.
+async fn settle_existing(ctx: &Ctx, clients: &Clients, name: &str) -> Result<Option<Stack>> {
+    loop {
+        let existing = cfn::describe(&clients.cfn, name).await?;
+        let status = existing.as_ref().map(|s| s.status.clone());
+        match stack::classify(status.as_deref()) {
+            State::Absent | State::Deleted => return Ok(None),
+            State::Ready => return Ok(existing),
+            State::Busy if ctx.dry_run => {
+                return Err(Error::Refused(format!(
+                    "stack {name} is busy ({}); run again when it has finished",
+                    status.unwrap_or_default()
+                )))
+            }
+            State::Busy => {
+                let s = existing.expect("busy stack exists");
+                ctx.ui.step(format!(
+                    "stack {name} is {}: waiting for it to finish",
+                    s.status
+                ));
+                let progress = ctx.ui.stack_progress(name, |_| None);
+                stack::wait(
+                    &clients.cfn,
+                    &s.id,
+                    chrono::Utc::now(),
+                    ctx.stack_pacing(),
+                    &progress,
+                )
+                .await?;
+            }
+            State::FailedCreate => {
+                let s = existing.expect("failed stack exists");
+                replace_failed(ctx, clients, &s).await?;
+                if ctx.dry_run {
+                    return Ok(None);
+                }
+            }
+            _ => return Err(Error::Refused(format!(
+                "stack {name} is {}: commission cannot continue from there; see `manage {} events`",
+                status.unwrap_or_default(),
+                ctx.env.name
+            ))),
+        }
+    }
+}
+
+/// A stack left by a failed create can only be deleted and created again: ask first.
+async fn replace_failed(ctx: &Ctx, clients: &Clients, s: &Stack) -> Result<()> {
+    let why = s.reason.as_deref().unwrap_or("no reason given");
+    ctx.ui.warn(format!(
+        "stack {} is {} from an earlier failed create ({why})",
+        s.name, s.status
+    ));
+    if ctx.dry_run {
+        ctx.ui
+            .info(format!("would delete stack {} and create it again", s.name));
+        return Ok(());
+    }
+    if !ctx.yes {
+        ctx.ui.confirm_typed(
+            &format!("Delete stack {} and create it again?", s.name),
+            &ctx.env.name,
+        )?;
+    }
+    ctx.ui.step(format!("deleting stack {}", s.name));
+    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
+    cfn::delete(&clients.cfn, &s.id, &[]).await?;
+    let progress = ctx.ui.stack_progress(&s.name, |_| None);
+    let waited = stack::wait(&clients.cfn, &s.id, since, ctx.stack_pacing(), &progress).await?;
+    if waited.status() != "DELETE_COMPLETE" {
+        return Err(failed(&s.name, &waited, |_| None));
+    }
+    Ok(())
+}
+
+async fn create_and_wait(
+    ctx: &Ctx,
+    clients: &Clients,
+    formation: &Formation,
+    url: &str,
+) -> Result<(Stack, f64)> {
+    let name = ctx.env.stack_name();
+    let parameters = formation.resolved_parameters()?;
+    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
+    let request = CreateRequest {
+        name: &name,
+        template_url: url,
+        parameters: &parameters,
+        tags: &tags,
+        capabilities: capabilities(formation),
+    };
+    ctx.ui.step(format!("creating stack {name}"));
+    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let id = match cfn::create(&clients.cfn, &request).await {
+        Ok(id) => id,
+        Err(e) => return Err(remove_half_created(ctx, clients, &name, since, e).await),
+    };
+    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
+    let waited = stack::wait(&clients.cfn, &id, since, ctx.stack_pacing(), &progress).await?;
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish();
+    match waited.stack {
+        Some(stack) if stack.status == "CREATE_COMPLETE" => Ok((stack, seconds)),
+        _ => Err(failed(&name, &waited, |id| formation.defined_in(id))),
+    }
+}
+
+/// A create that failed in the call itself can leave a stack behind in CREATE_IN_PROGRESS (the
+/// emulator does). Remove a stack that this call made, so a rerun starts clean.
+async fn remove_half_created(
+    ctx: &Ctx,
+    clients: &Clients,
+    name: &str,
+    since: chrono::DateTime<chrono::Utc>,
+    err: Error,
+) -> Error {
+    let ours = matches!(&err, Error::Aws(a) if a.code() != Some("AlreadyExistsException"));
+    if let (true, Ok(Some(s))) = (ours, cfn::describe(&clients.cfn, name).await) {
+        if s.created.is_some_and(|c| c >= since)
+            && cfn::delete(&clients.cfn, &s.id, &[]).await.is_ok()
+        {
+            ctx.ui.info(format!(
+                "removed the half-created stack {name}: fix the cause and run commission again"
+            ));
+        }
+    }
+    err
+}
+
+pub fn failed(
+    name: &str,
+    waited: &stack::Waited,
+    defined_in: impl Fn(&str) -> Option<String>,
+) -> Error {
+    Error::StackFailed(Box::new(StackFailure {
+        stack: name.to_owned(),
+        status: waited.status().to_owned(),
+        reason: waited.stack.as_ref().and_then(|s| s.reason.clone()),
+        root_cause: failure::root_cause(&waited.events, name, defined_in),
+    }))
+}
+
+fn capabilities(formation: &Formation) -> Vec<Capability> {
+    let mut caps = Vec::new();
+    if formation.merged.needs_iam() {
+        caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
+    }
+    if formation.merged.needs_auto_expand() {
+        caps.push(Capability::CapabilityAutoExpand);
+    }
+    caps
+}
+
+async fn show_plan(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<()> {
+    let pushed = push::upload(ctx, clients, "template", &formation.merged).await?;
+    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
+    ctx.ui.step(format!(
+        "dry run: would create stack {} from {}",
+        ctx.env.stack_name(),
+        pushed.url
+    ));
+    ctx.ui.info(format!(
+        "parameters:\n{}",
+        kv_lines(&formation.shown_parameters())
+    ));
+    ctx.ui.info(format!("tags:\n{}", kv_lines(&tags)));
+    ctx.ui.info("nothing was changed");
+    Ok(())
+}

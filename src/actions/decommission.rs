@@ -1,0 +1,168 @@
+//! `decommission`: confirm, delete the env's stack, wait until it is gone, and report what
+//! CloudFormation kept (DeletionPolicy Retain or Snapshot).
+
+use super::{commission::failed, Ctx};
+use crate::aws::cloudformation as cfn;
+use crate::aws::Clients;
+use crate::error::{Error, Result};
+use crate::stack::{self, State};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Serialize)]
+pub struct Decommissioned {
+    pub stack: String,
+    /// False when there was no stack to delete.
+    pub deleted: bool,
+    pub seconds: f64,
+    pub retained: Vec<Retained>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct Retained {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: Option<String>,
+    pub policy: String,
+}
+
+impl fmt::Display for Decommissioned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.deleted {
+            return write!(f, "{} does not exist; nothing to decommission", self.stack);
+        }
+        write!(f, "{} deleted in {:.1}s", self.stack, self.seconds)?;
+        if self.retained.is_empty() {
+            return write!(f, "; nothing was retained");
+        }
+        write!(
+            f,
+            "\nretained (delete these by hand when no longer needed):"
+        )?;
+        for r in &self.retained {
+            let id = r.physical_id.as_deref().unwrap_or("-");
+            write!(
+                f,
+                "\n  {} {} {id} ({})",
+                r.logical_id, r.resource_type, r.policy
+            )?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
+    let clients = ctx.clients().await?;
+    let name = ctx.env.stack_name();
+    let Some(existing) = cfn::describe(&clients.cfn, &name).await? else {
+        ctx.ui.result(&Decommissioned {
+            stack: name,
+            deleted: false,
+            seconds: 0.0,
+            retained: vec![],
+        });
+        return Ok(());
+    };
+    let state = stack::classify(Some(&existing.status));
+    if state == State::Busy && existing.status != "DELETE_IN_PROGRESS" {
+        return Err(Error::Refused(format!(
+            "stack {name} is busy ({}); run decommission again when it has finished",
+            existing.status
+        )));
+    }
+    let retained = retained(&clients, &name).await?;
+    if ctx.dry_run {
+        ctx.ui.step(format!(
+            "dry run: would delete stack {name} ({})",
+            existing.status
+        ));
+        for r in &retained {
+            ctx.ui.info(format!(
+                "would retain {} ({}, {})",
+                r.logical_id, r.resource_type, r.policy
+            ));
+        }
+        ctx.ui.info("nothing was changed");
+        return Ok(());
+    }
+    if ctx.env.protected && !force {
+        return Err(Error::Refused(format!(
+            "env {} is protected in {}: add --force to decommission it",
+            ctx.env.name,
+            ctx.env.config.path.display()
+        )));
+    }
+    if !ctx.yes {
+        let question = format!(
+            "This deletes stack {name} and every resource in it ({}).",
+            existing.status
+        );
+        ctx.ui.confirm_typed(&question, &ctx.env.name)?;
+    }
+    ctx.ui.step(format!("deleting stack {name}"));
+    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
+    if existing.status != "DELETE_IN_PROGRESS" {
+        cfn::delete(&clients.cfn, &existing.id, &[]).await?;
+    }
+    let progress = ctx.ui.stack_progress(&name, |_| None);
+    let waited = stack::wait(
+        &clients.cfn,
+        &existing.id,
+        since,
+        ctx.stack_pacing(),
+        &progress,
+    )
+    .await?;
+    let seconds = progress.elapsed().as_secs_f64();
+    progress.finish();
+    if waited.status() != "DELETE_COMPLETE" {
+        return Err(failed(&name, &waited, |_| None));
+    }
+    ctx.ui.result(&Decommissioned {
+        stack: name,
+        deleted: true,
+        seconds,
+        retained,
+    });
+    Ok(())
+}
+
+/// Resources whose DeletionPolicy keeps them (or a snapshot of them) after the delete.
+async fn retained(clients: &Clients, name: &str) -> Result<Vec<Retained>> {
+    let template = cfn::deployed_template(&clients.cfn, name).await?;
+    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
+        return Ok(vec![]);
+    };
+    let kept: Vec<_> = resources
+        .iter()
+        .filter_map(|(id, r)| {
+            let policy = r.get("DeletionPolicy")?.as_str()?;
+            matches!(policy, "Retain" | "RetainExceptOnCreate" | "Snapshot")
+                .then(|| (id.clone(), policy.to_owned()))
+        })
+        .collect();
+    if kept.is_empty() {
+        return Ok(vec![]);
+    }
+    let live = cfn::resources(&clients.cfn, name).await?;
+    Ok(kept
+        .into_iter()
+        .map(|(id, policy)| {
+            let found = live.iter().find(|r| r.logical_id == id);
+            Retained {
+                resource_type: found
+                    .map(|r| r.resource_type.clone())
+                    .or_else(|| {
+                        resources[&id]
+                            .get("Type")
+                            .and_then(|t| t.as_str())
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_default(),
+                physical_id: found.and_then(|r| r.physical_id.clone()),
+                logical_id: id,
+                policy,
+            }
+        })
+        .collect())
+}

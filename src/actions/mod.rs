@@ -1,0 +1,45 @@
+//! One file per action. Each `run` reads as the steps the README lists for it.
+
+pub mod commission;
+pub mod decommission;
+pub mod events;
+pub mod push;
+pub mod status;
+pub mod template;
+pub mod validate;
+
+use crate::aws::{Clients, Target};
+use crate::config::EnvConfig;
+use crate::error::Result;
+use crate::stack::Pacing;
+use crate::ui::Ui;
+
+/// What every action gets: the checked config for its env, the screen, and the global flags.
+pub struct Ctx {
+    pub env: EnvConfig,
+    pub ui: Ui,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub target: Target,
+}
+
+impl Ctx {
+    /// Built only by actions that call AWS, so bad input never gets this far.
+    pub async fn clients(&self) -> Result<Clients> {
+        Clients::new(&self.target).await
+    }
+
+    pub fn stack_pacing(&self) -> Pacing {
+        Pacing::with_deadline(self.env.config.timeouts.stack)
+    }
+}
+
+/// Key/value lines, aligned, for text summaries.
+pub fn kv_lines(pairs: &[(String, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("  {k:<width$}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

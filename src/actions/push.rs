@@ -1,0 +1,96 @@
+//! `config push [NAME]`: upload the env's merged template, or one fragment, to the private
+//! template bucket, content-addressed so an unchanged body is not uploaded again.
+
+use super::Ctx;
+use crate::aws::{s3, Clients};
+use crate::error::{Error, Result};
+use crate::names;
+use crate::template::{self, Merged};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Serialize)]
+pub struct Pushed {
+    pub name: String,
+    pub url: String,
+    pub s3_uri: String,
+    pub uploaded: bool,
+}
+
+impl fmt::Display for Pushed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let note = if self.uploaded {
+            "uploaded"
+        } else {
+            "unchanged, not uploaded again"
+        };
+        write!(f, "{}: {} ({note})", self.name, self.url)
+    }
+}
+
+pub async fn run(ctx: &Ctx, name: Option<&str>) -> Result<()> {
+    let merged = match name {
+        None => super::validate::checked(ctx, &ctx.env.config.base_ami)?.merged,
+        Some(name) => one_fragment(ctx, name)?,
+    };
+    let clients = ctx.clients().await?;
+    let pushed = upload(ctx, &clients, name.unwrap_or("template"), &merged).await?;
+    ctx.ui.result(&pushed);
+    Ok(())
+}
+
+/// One fragment on its own, tagged as the merge would tag it (`image` as the image stack).
+fn one_fragment(ctx: &Ctx, name: &str) -> Result<Merged> {
+    let dir = &ctx.env.config.formations;
+    let path = if name == "image" {
+        template::find_image_fragment(dir)?
+    } else {
+        ["json", "yaml", "yml", "template"]
+            .iter()
+            .map(|ext| dir.join(format!("{name}.{ext}")))
+            .find(|p| p.is_file())
+    };
+    let path = path.ok_or_else(|| {
+        Error::input(format!(
+            "argument [NAME]: no fragment \"{name}\" in {} (expected {name}.json, .yaml or .yml)",
+            dir.display()
+        ))
+    })?;
+    let fragment = template::load_file(&path)?;
+    Ok(if name == "image" {
+        template::merge::merge_image(&fragment, ctx.env.app())?
+    } else {
+        template::merge(std::slice::from_ref(&fragment), &ctx.env.naming())?
+    })
+}
+
+/// Make sure the bucket exists (private, encrypted), then put the body under its hash unless
+/// it is already there. With --dry-run, only say where it would go.
+pub async fn upload(ctx: &Ctx, clients: &Clients, name: &str, merged: &Merged) -> Result<Pushed> {
+    let bucket = &ctx.env.config.bucket;
+    let key = names::template_key(ctx.env.app(), &ctx.env.name, &merged.sha256());
+    let mut pushed = Pushed {
+        name: name.to_owned(),
+        url: names::template_url(bucket, &clients.region, &key),
+        s3_uri: format!("s3://{bucket}/{key}"),
+        uploaded: false,
+    };
+    let exists = s3::bucket_exists(&clients.s3, bucket).await?;
+    if ctx.dry_run {
+        if !exists {
+            ctx.ui.info(format!("would create private bucket {bucket}"));
+        }
+        ctx.ui.info(format!("would upload {}", pushed.s3_uri));
+        return Ok(pushed);
+    }
+    if !exists {
+        ctx.ui
+            .step(format!("creating private, encrypted bucket {bucket}"));
+        s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
+    }
+    if !s3::object_exists(&clients.s3, bucket, &key).await? {
+        s3::put_json(&clients.s3, bucket, &key, merged.to_json()).await?;
+        pushed.uploaded = true;
+    }
+    Ok(pushed)
+}

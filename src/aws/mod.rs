@@ -1,0 +1,74 @@
+//! The thin AWS layer: one file per service, small async functions over a concrete client.
+//! Nothing here prints. The SDK config and the clients are built once, here.
+
+pub mod cloudformation;
+pub mod ec2;
+pub mod s3;
+
+use crate::error::{Error, Result};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use std::time::Duration;
+
+/// Where and as whom to call AWS, from the command line and config.json.
+#[derive(Debug, Default, Clone)]
+pub struct Target {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Every client an action may need, built from one SDK config.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub region: String,
+}
+
+impl Clients {
+    pub async fn new(target: &Target) -> Result<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &target.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &target.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &target.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let shared = loader.load().await;
+        let region = shared.region().map(|r| r.to_string()).ok_or_else(|| {
+            Error::input(
+                "no AWS region: set \"region\" in config.json, pass --region, or set AWS_REGION",
+            )
+        })?;
+        // The emulator (and any custom endpoint) serves buckets by path, not by host name.
+        let path_style = shared.endpoint_url().is_some();
+        let s3_conf = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(path_style)
+            .build();
+        // CloudFormation throttles hard during waits: adaptive retries with more attempts.
+        let cfn_conf = aws_sdk_cloudformation::config::Builder::from(&shared)
+            .retry_config(
+                RetryConfig::adaptive()
+                    .with_max_attempts(8)
+                    .with_initial_backoff(Duration::from_millis(500))
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            .build();
+        Ok(Self {
+            cfn: aws_sdk_cloudformation::Client::from_conf(cfn_conf),
+            ec2: aws_sdk_ec2::Client::new(&shared),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            region,
+        })
+    }
+}
+
+/// Seconds-precision AWS timestamps as chrono values, for sorting and printing.
+pub fn to_chrono(t: &aws_smithy_types::DateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
+}

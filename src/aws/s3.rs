@@ -1,0 +1,99 @@
+//! The private template bucket.
+
+use crate::error::{aws, Error, Result};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
+};
+use aws_sdk_s3::Client;
+
+/// Does the bucket exist and can we use it? Ok(false) when it does not exist.
+pub async fn bucket_exists(s3: &Client, bucket: &str) -> Result<bool> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            match (status, e.code()) {
+                (Some(404), _) | (_, Some("NotFound" | "NoSuchBucket")) => Ok(false),
+                (Some(403), _) | (_, Some("Forbidden" | "AccessDenied")) => Err(Error::input(format!(
+                    "bucket {bucket} exists but these credentials may not use it: choose another \"bucket\" in config.json"
+                ))),
+                _ => Err(aws(format!("checking bucket {bucket}"))(e)),
+            }
+        }
+    }
+}
+
+/// Create the bucket private and encrypted: public access blocked, SSE-S3 by default.
+pub async fn create_private_bucket(s3: &Client, bucket: &str, region: &str) -> Result<()> {
+    let mut create = s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match create.send().await {
+        Ok(_) => {}
+        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => {}
+        Err(e) => return Err(aws(format!("creating bucket {bucket}"))(e)),
+    }
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(aws(format!("blocking public access to bucket {bucket}")))?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .map_err(|e| Error::Local(e.to_string()))?,
+        )
+        .build();
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .map_err(|e| Error::Local(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(aws(format!("turning on encryption for bucket {bucket}")))?;
+    Ok(())
+}
+
+pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+        Err(e) => Err(aws(format!("checking s3://{bucket}/{key}"))(e)),
+    }
+}
+
+pub async fn put_json(s3: &Client, bucket: &str, key: &str, body: String) -> Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(ByteStream::from(body.into_bytes()))
+        .send()
+        .await
+        .map_err(aws(format!("uploading s3://{bucket}/{key}")))?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The command line: `manage <env> <action> [options]`. Raw arguments only; `main` turns them
+//! into a checked config for one env before any action runs.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "manage",
+    version,
+    about = "Commission, deploy, update and decommission whole application environments on AWS",
+    after_help = "Examples:\n  manage staging validate\n  manage staging commission\n  manage production status --output json\n  manage staging decommission --yes"
+)]
+pub struct Cli {
+    /// The environment: staging, production, pr-142, ...
+    #[arg(value_name = "ENV")]
+    pub env: String,
+    #[command(subcommand)]
+    pub action: Action,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The config file; paths inside it are relative to its folder
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "config.json"
+    )]
+    pub config: PathBuf,
+    /// AWS region (overrides config.json and the AWS chain)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile (overrides config.json)
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL), e.g. a local emulator
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Stack parameter override, KEY=VALUE (repeatable)
+    #[arg(long = "param", global = true, value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Print the plan and make no change
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Answer yes to confirmations
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// Output format for results
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// More detail (-v: AWS request ids and causes; -vv: debug logs)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only results and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// Merge the fragments and check them, with no AWS call
+    Validate,
+    /// Print the merged template for this env
+    Template,
+    /// Work with the template bucket
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Validate, push, create the stack and wait for it
+    Commission,
+    /// Stack status and outputs, then the hosts by group
+    Status,
+    /// The stack's recent events, failures first
+    Events(EventsArgs),
+    /// Delete the env's stack and wait until it is gone
+    Decommission(DecommissionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Upload the merged template (or one fragment) to the template bucket and print the URL
+    Push {
+        /// One fragment to push instead of the merged template: image, network, ...
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// How many events to show
+    #[arg(long, short = 'n', default_value_t = 30)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DecommissionArgs {
+    /// Also needed, on top of confirmation, for an env marked `protected`
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,213 @@
+//! `config.json`, checked: every problem is one line naming the file and the key.
+
+mod env;
+mod params;
+mod raw;
+
+pub use env::EnvConfig;
+pub use params::{read_private, ParamSource};
+
+use crate::error::{Error, Result};
+use crate::names;
+use raw::{RawConfig, RawEnv};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which address of a host `manage` connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    PrivateIp,
+    PublicIp,
+    PrivateDns,
+    PublicDns,
+}
+
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    pub stack: Duration,
+    pub ssh: Duration,
+    pub image: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvSettings {
+    pub protected: bool,
+    pub parameters: BTreeMap<String, ParamSource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file, as given (for messages).
+    pub path: PathBuf,
+    pub app: String,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub bucket: String,
+    pub key_pair: Option<String>,
+    pub ssh_user: String,
+    pub ssh_key_file: Option<PathBuf>,
+    pub base_ami: String,
+    pub instance_type: String,
+    pub image_parameter: String,
+    pub address: AddressKind,
+    pub formations: PathBuf,
+    pub playbooks: PathBuf,
+    pub parameters: BTreeMap<String, ParamSource>,
+    pub environments: BTreeMap<String, EnvSettings>,
+    pub timeouts: Timeouts,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                " (copy config.example.json to config.json, or pass --config PATH)"
+            } else {
+                ""
+            };
+            Error::input(format!(
+                "{}: cannot read: {}{hint}",
+                path.display(),
+                params::io_reason(&e)
+            ))
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let bad = |msg: String| Error::input(format!("{}: {msg}", path.display()));
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            let at = e.path().to_string();
+            if inner.is_syntax() || inner.is_eof() || at == "." {
+                bad(format!("invalid JSON: {inner}"))
+            } else {
+                bad(format!("key \"{at}\": {inner}"))
+            }
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        from_raw(path, &dir, raw).map_err(bad)
+    }
+
+    pub fn env_settings(&self, env: &str) -> Option<&EnvSettings> {
+        self.environments.get(env)
+    }
+}
+
+fn required(value: Option<String>, key: &str) -> Result<String, String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(_) => Err(format!("key \"{key}\" is empty (see config.example.json)")),
+        None => Err(format!(
+            "key \"{key}\" is missing (see config.example.json)"
+        )),
+    }
+}
+
+fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
+    let app = required(raw.app, "app")?;
+    names::check_name_part("app", &app).map_err(|e| format!("key \"app\": {e}"))?;
+    let bucket = required(raw.bucket, "bucket")?;
+    check_bucket(&bucket)?;
+    let base_ami = required(raw.base_ami, "base_ami")?;
+    if !base_ami.starts_with("ami-") {
+        return Err(format!(
+            "key \"base_ami\": \"{base_ami}\" is not an AMI id (ami-…)"
+        ));
+    }
+    let address = match raw.address.as_deref() {
+        None | Some("private_ip") => AddressKind::PrivateIp,
+        Some("public_ip") => AddressKind::PublicIp,
+        Some("private_dns") => AddressKind::PrivateDns,
+        Some("public_dns") => AddressKind::PublicDns,
+        Some(other) => {
+            return Err(format!(
+                "key \"address\": \"{other}\" is not one of private_ip, public_ip, private_dns, public_dns"
+            ))
+        }
+    };
+    let parameters = parse_params("parameters", &raw.parameters, dir)?;
+    let mut environments = BTreeMap::new();
+    for (name, value) in &raw.environments {
+        names::check_name_part("env", name)
+            .map_err(|e| format!("key \"environments.{name}\": {e}"))?;
+        let env: RawEnv = serde_json::from_value(value.clone())
+            .map_err(|e| format!("key \"environments.{name}\": {e}"))?;
+        let key = format!("environments.{name}.parameters");
+        environments.insert(
+            name.clone(),
+            EnvSettings {
+                protected: env.protected,
+                parameters: parse_params(&key, &env.parameters, dir)?,
+            },
+        );
+    }
+    let secs = |v: Option<u64>, default: u64, key: &str| match v {
+        Some(0) => Err(format!(
+            "key \"timeouts.{key}\" must be more than 0 seconds"
+        )),
+        v => Ok(Duration::from_secs(v.unwrap_or(default))),
+    };
+    Ok(Config {
+        path: path.to_path_buf(),
+        app,
+        region: raw.region.filter(|r| !r.is_empty()),
+        profile: raw.profile.filter(|p| !p.is_empty()),
+        bucket,
+        key_pair: raw.key_pair.filter(|k| !k.is_empty()),
+        ssh_user: raw.ssh_user.unwrap_or_else(|| "ubuntu".to_owned()),
+        ssh_key_file: raw.ssh_key_file.map(|f| dir.join(f)),
+        base_ami,
+        instance_type: raw.instance_type.unwrap_or_else(|| "t3.micro".to_owned()),
+        image_parameter: raw.image_parameter.unwrap_or_else(|| "ImageId".to_owned()),
+        address,
+        formations: dir.join(raw.formations.as_deref().unwrap_or("formations")),
+        playbooks: dir.join(raw.playbooks.as_deref().unwrap_or("playbooks")),
+        parameters,
+        environments,
+        timeouts: Timeouts {
+            stack: secs(raw.timeouts.stack, 1800, "stack")?,
+            ssh: secs(raw.timeouts.ssh, 300, "ssh")?,
+            image: secs(raw.timeouts.image, 1800, "image")?,
+        },
+    })
+}
+
+fn parse_params(
+    key: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+    dir: &Path,
+) -> Result<BTreeMap<String, ParamSource>, String> {
+    map.iter()
+        .filter(|(name, _)| name.as_str() != "//")
+        .map(|(name, value)| {
+            ParamSource::parse(&format!("{key}.{name}"), value, dir).map(|p| (name.clone(), p))
+        })
+        .collect()
+}
+
+fn check_bucket(bucket: &str) -> Result<(), String> {
+    let ok_chars = bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if (3..=63).contains(&bucket.len())
+        && ok_chars
+        && ends_ok(bucket.chars().next())
+        && ends_ok(bucket.chars().last())
+    {
+        Ok(())
+    } else {
+        Err(format!("key \"bucket\": \"{bucket}\" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots and dashes)"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

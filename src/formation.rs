@@ -1,0 +1,181 @@
+//! An env's formation: its fragments merged into one template, checked, and the value of
+//! every parameter it declares. This is the `validate` step every action builds on.
+
+use crate::config::{EnvConfig, ParamSource};
+use crate::error::{Error, Result};
+use crate::template::{self, Fragment, Limits, Merged, Problem, Severity};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct Formation {
+    pub fragments: Vec<Fragment>,
+    pub merged: Merged,
+    /// Every declared parameter with where its value comes from, in template order.
+    pub parameters: Vec<(String, ParamSource)>,
+    pub problems: Vec<Problem>,
+}
+
+impl Formation {
+    /// Load, merge and check. `image_id` fills the image parameter when the template declares it.
+    pub fn build(env: &EnvConfig, image_id: &str) -> Result<Self> {
+        let fragments = template::load_dir(&env.config.formations)?;
+        let merged = template::merge(&fragments, &env.naming())?;
+        let filled = filled_by_manage(env, image_id);
+        let provided: BTreeSet<String> = filled
+            .keys()
+            .chain(env.parameters.keys())
+            .cloned()
+            .collect();
+        let mut problems = template::check(&merged, &provided, &Limits::default());
+        let declared = merged.parameters();
+        let names: BTreeSet<&str> = declared.iter().map(|(n, _, _)| n.as_str()).collect();
+        for name in env
+            .parameters
+            .keys()
+            .filter(|n| !names.contains(n.as_str()))
+        {
+            problems.push(Problem {
+                severity: Severity::Warning,
+                message: format!(
+                    "parameter \"{name}\" has a value in {} but no fragment declares it; it is not sent",
+                    env.config.path.display()
+                ),
+            });
+        }
+        let mut parameters = Vec::new();
+        for (name, default, _no_echo) in declared {
+            let source = filled
+                .get(&name)
+                .or_else(|| env.parameters.get(&name))
+                .cloned()
+                .or_else(|| default.map(|d| ParamSource::Plain(default_text(&d))));
+            if let Some(source) = source {
+                if let Err(e) = source.check(&name) {
+                    problems.push(Problem {
+                        severity: Severity::Error,
+                        message: e,
+                    });
+                }
+                parameters.push((name, source));
+            }
+        }
+        Ok(Self {
+            fragments,
+            merged,
+            parameters,
+            problems,
+        })
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| matches!(p.severity, Severity::Error))
+    }
+
+    /// Fail with exit 2 when any check found an error; the problems are shown by the caller.
+    pub fn ensure_valid(&self) -> Result<()> {
+        let n = self.errors().count();
+        if n == 0 {
+            return Ok(());
+        }
+        let first = self
+            .errors()
+            .next()
+            .map(|p| p.message.clone())
+            .unwrap_or_default();
+        Err(Error::Invalid(if n == 1 {
+            first
+        } else {
+            format!("{first} (and {} more problems: run validate)", n - 1)
+        }))
+    }
+
+    /// Parameter values to send, secrets resolved. Never print this.
+    pub fn resolved_parameters(&self) -> Result<Vec<(String, String)>> {
+        self.parameters
+            .iter()
+            .map(|(k, s)| s.resolve(k).map(|v| (k.clone(), v)).map_err(Error::Input))
+            .collect()
+    }
+
+    /// Parameters as shown to a person: secrets and NoEcho values as ****.
+    pub fn shown_parameters(&self) -> Vec<(String, String)> {
+        let no_echo: BTreeSet<String> = self
+            .merged
+            .parameters()
+            .into_iter()
+            .filter(|(_, _, no_echo)| *no_echo)
+            .map(|(n, _, _)| n)
+            .collect();
+        self.parameters
+            .iter()
+            .map(|(k, s)| {
+                let v = if no_echo.contains(k) {
+                    "****".to_owned()
+                } else {
+                    s.to_string()
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    /// "fragment:line" of a logical id, for progress lines and failure reports.
+    pub fn defined_in(&self, logical_id: &str) -> Option<String> {
+        let name = self.merged.origin.get(logical_id)?;
+        let fragment = self.fragments.iter().find(|f| &f.name == name)?;
+        Some(match fragment.line_of(logical_id) {
+            Some(line) => format!("{}:{line}", fragment.path.display()),
+            None => fragment.path.display().to_string(),
+        })
+    }
+
+    /// A lookup that outlives the formation (for progress callbacks).
+    pub fn origin_lookup(&self) -> impl Fn(&str) -> Option<String> + 'static {
+        let map: BTreeMap<String, String> = self
+            .merged
+            .origin
+            .keys()
+            .filter_map(|id| Some((id.clone(), self.defined_in(id)?)))
+            .collect();
+        move |id| map.get(id).cloned()
+    }
+}
+
+/// AppName, EnvName, the image parameter, and KeyName (from `key_pair`).
+fn filled_by_manage(env: &EnvConfig, image_id: &str) -> BTreeMap<String, ParamSource> {
+    let mut filled = BTreeMap::from([
+        (
+            "AppName".to_owned(),
+            ParamSource::Plain(env.app().to_owned()),
+        ),
+        ("EnvName".to_owned(), ParamSource::Plain(env.name.clone())),
+        (
+            env.config.image_parameter.clone(),
+            ParamSource::Plain(image_id.to_owned()),
+        ),
+    ]);
+    if let Some(key) = &env.config.key_pair {
+        if !env.parameters.contains_key("KeyName") {
+            filled.insert("KeyName".to_owned(), ParamSource::Plain(key.clone()));
+        }
+    }
+    filled
+}
+
+/// A Default as CloudFormation takes it: lists comma-joined, numbers as text.
+fn default_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}

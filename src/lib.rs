@@ -1,0 +1,120 @@
+//! manage: commission, deploy, update and decommission whole application environments on AWS.
+//! Raw arguments → a checked config for one env → the action.
+
+pub mod actions;
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod formation;
+pub mod hosts;
+pub mod names;
+pub mod stack;
+pub mod template;
+pub mod ui;
+
+use actions::Ctx;
+use clap::Parser;
+use cli::{Action, Cli, ConfigCommand};
+use config::{Config, EnvConfig};
+use error::{Error, Result};
+use ui::Ui;
+
+/// Parse, run, report; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let g = &cli.global;
+    let ui = Ui::new(g.output, g.verbose, g.quiet);
+    init_tracing(g.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            ui.error(&Error::Local(format!(
+                "cannot start the async runtime: {e}"
+            )));
+            return 1;
+        }
+    };
+    match runtime.block_on(dispatch(cli, ui.clone())) {
+        Ok(()) => 0,
+        Err(e) => {
+            ui.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
+    let g = cli.global;
+    let config = Config::load(&g.config)?;
+    let env = EnvConfig::new(config, &cli.env, &g.params)?;
+    let target = aws::Target {
+        region: g.region.or_else(|| env.config.region.clone()),
+        profile: g.profile.or_else(|| env.config.profile.clone()),
+        endpoint_url: g.endpoint_url,
+    };
+    let ctx = Ctx {
+        env,
+        ui,
+        dry_run: g.dry_run,
+        yes: g.yes,
+        target,
+    };
+    match cli.action {
+        Action::Validate => actions::validate::run(&ctx).await,
+        Action::Template => actions::template::run(&ctx).await,
+        Action::Config {
+            command: ConfigCommand::Push { name },
+        } => actions::push::run(&ctx, name.as_deref()).await,
+        Action::Commission => actions::commission::run(&ctx).await,
+        Action::Status => actions::status::run(&ctx).await,
+        Action::Events(a) => actions::events::run(&ctx, a.limit).await,
+        Action::Decommission(a) => actions::decommission::run(&ctx, a.force).await,
+    }
+}
+
+/// clap's own message, cut to its first line, with a pointer to --help: exit 2.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            2
+        } else {
+            0
+        };
+    }
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    eprintln!("error: {first} (see manage --help)");
+    2
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 | 1 => "warn",
+        2 => "info,manage=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MANAGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
