@@ -3,6 +3,8 @@
 
 use crate::template::TemplateError;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::fmt;
 use std::time::Duration;
@@ -129,49 +131,49 @@ impl AwsError {
     }
 }
 
-/// Turn any SDK error into an `Error::Aws` with a context line, the AWS code and message,
+/// Turn an SDK error into an `Error::Aws` with a context line, the AWS code and message,
 /// and never a Debug dump.
-pub fn aws<E>(context: impl Into<String>) -> impl FnOnce(E) -> Error
+pub fn aws<E>(context: impl Into<String>) -> impl FnOnce(SdkError<E, HttpResponse>) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let context = context.into();
-    move |err: E| {
+    move |err: SdkError<E, HttpResponse>| {
         let chain = DisplayErrorContext(&err).to_string();
         let code = err.code().map(str::to_owned);
-        let message = match err.message() {
-            Some(m) => m.to_owned(),
-            None => transport_message(&chain),
+        let request_id = err
+            .meta()
+            .extra("aws_request_id")
+            .or_else(|| err.meta().extra("request_id"))
+            .map(str::to_owned);
+        let message = match (&err, err.message()) {
+            (_, Some(m)) => m.to_owned(),
+            (SdkError::DispatchFailure(_), None) => {
+                "could not reach AWS: check the network, --endpoint-url or AWS_ENDPOINT_URL"
+                    .to_owned()
+            }
+            (SdkError::TimeoutError(_), None) => "the request timed out".to_owned(),
+            (SdkError::ConstructionFailure(_), None) => construction_message(&chain),
+            (_, None) => match err.raw_response() {
+                Some(r) => format!("HTTP {} with no readable error", r.status().as_u16()),
+                None => "no readable response".to_owned(),
+            },
         };
         Error::Aws(Box::new(AwsError {
             context,
             code,
-            request_id: request_id_of(&err),
+            request_id,
             message,
             chain,
         }))
     }
 }
 
-fn request_id_of<E: ProvideErrorMetadata>(err: &E) -> Option<String> {
-    err.meta()
-        .extra("aws_request_id")
-        .or_else(|| err.meta().extra("request_id"))
-        .map(str::to_owned)
-}
-
-/// A dispatch or timeout error has no AWS message: show the innermost cause, which is what
-/// an operator can act on ("Connection refused", "dns error"), and where it was going.
-fn transport_message(chain: &str) -> String {
-    let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
-    let last = last.trim_end_matches(')');
-    if chain.contains("dispatch failure") || chain.contains("io error") {
-        format!(
-            "could not reach AWS ({last}); check the network, --endpoint-url or AWS_ENDPOINT_URL"
-        )
-    } else if chain.contains("credentials") || chain.contains("Credentials") {
-        format!("no usable AWS credentials ({last}); set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`")
+/// A request that could not even be built: almost always missing credentials.
+fn construction_message(chain: &str) -> String {
+    if chain.to_ascii_lowercase().contains("credential") {
+        "no usable AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws sso login`".to_owned()
     } else {
-        last.to_owned()
+        "the request could not be built (run with -v for the cause)".to_owned()
     }
 }

@@ -51,6 +51,7 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
 }
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
+    let started = std::time::Instant::now();
     let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
@@ -74,11 +75,11 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     let stack = create_and_wait(ctx, &clients, &formation, &pushed.url).await?;
     ctx.ui.result(&Commissioned {
         stack: name,
-        status: stack.0.status,
+        status: stack.status,
         created: true,
-        seconds: stack.1,
+        seconds: started.elapsed().as_secs_f64(),
         template_url: Some(pushed.url),
-        outputs: stack.0.outputs,
+        outputs: stack.outputs,
     });
     Ok(())
 }
@@ -121,11 +122,13 @@ async fn settle_existing(ctx: &Ctx, clients: &Clients, name: &str) -> Result<Opt
                     return Ok(None);
                 }
             }
-            _ => return Err(Error::Refused(format!(
+            _ => {
+                return Err(Error::Refused(format!(
                 "stack {name} is {}: commission cannot continue from there; see `manage {} events`",
                 status.unwrap_or_default(),
                 ctx.env.name
-            ))),
+            )))
+            }
         }
     }
 }
@@ -144,6 +147,7 @@ async fn replace_failed(ctx: &Ctx, clients: &Clients, s: &Stack) -> Result<()> {
     }
     if !ctx.yes {
         ctx.ui.confirm_typed(
+            &format!("replacing the failed stack {}", s.name),
             &format!("Delete stack {} and create it again?", s.name),
             &ctx.env.name,
         )?;
@@ -164,12 +168,13 @@ async fn create_and_wait(
     clients: &Clients,
     formation: &Formation,
     url: &str,
-) -> Result<(Stack, f64)> {
+) -> Result<Stack> {
     let name = ctx.env.stack_name();
     let parameters = formation.resolved_parameters()?;
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let request = CreateRequest {
         name: &name,
+        token: format!("manage-{}", chrono::Utc::now().timestamp_millis()),
         template_url: url,
         parameters: &parameters,
         tags: &tags,
@@ -183,10 +188,9 @@ async fn create_and_wait(
     };
     let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
     let waited = stack::wait(&clients.cfn, &id, since, ctx.stack_pacing(), &progress).await?;
-    let seconds = progress.elapsed().as_secs_f64();
     progress.finish();
     match waited.stack {
-        Some(stack) if stack.status == "CREATE_COMPLETE" => Ok((stack, seconds)),
+        Some(stack) if stack.status == "CREATE_COMPLETE" => Ok(stack),
         _ => Err(failed(&name, &waited, |id| formation.defined_in(id))),
     }
 }

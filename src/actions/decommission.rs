@@ -63,8 +63,11 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
         });
         return Ok(());
     };
+    // A create in progress may be deleted (CloudFormation cancels it): that is how a stuck
+    // create is cleared. Updates must finish or be cancelled first.
+    let deletable_while_busy = ["CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"];
     let state = stack::classify(Some(&existing.status));
-    if state == State::Busy && existing.status != "DELETE_IN_PROGRESS" {
+    if state == State::Busy && !deletable_while_busy.contains(&existing.status.as_str()) {
         return Err(Error::Refused(format!(
             "stack {name} is busy ({}); run decommission again when it has finished",
             existing.status
@@ -97,9 +100,11 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
             "This deletes stack {name} and every resource in it ({}).",
             existing.status
         );
-        ctx.ui.confirm_typed(&question, &ctx.env.name)?;
+        let what = format!("decommission of {}", ctx.env.name);
+        ctx.ui.confirm_typed(&what, &question, &ctx.env.name)?;
     }
     ctx.ui.step(format!("deleting stack {name}"));
+    let started = std::time::Instant::now();
     let since = chrono::Utc::now() - chrono::Duration::seconds(2);
     if existing.status != "DELETE_IN_PROGRESS" {
         cfn::delete(&clients.cfn, &existing.id, &[]).await?;
@@ -113,7 +118,7 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
         &progress,
     )
     .await?;
-    let seconds = progress.elapsed().as_secs_f64();
+    let seconds = started.elapsed().as_secs_f64();
     progress.finish();
     if waited.status() != "DELETE_COMPLETE" {
         return Err(failed(&name, &waited, |_| None));

@@ -35,7 +35,9 @@ impl fmt::Display for Report {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
-    let formation = checked(ctx, &ctx.env.config.base_ami)?;
+    let formation = Formation::build(&ctx.env, &ctx.env.config.base_ami)?;
+    show_problems(ctx, &formation, true);
+    formation.ensure_valid()?;
     let merged = &formation.merged;
     ctx.ui.result(&Report {
         env: ctx.env.name.clone(),
@@ -57,17 +59,23 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Build the env's formation, show every problem found, and fail on errors. Every action
-/// that touches the stack starts here.
+/// Build the env's formation and fail on check errors, showing them. Every action that
+/// touches the stack starts here; only `validate` lists the warnings.
 pub fn checked(ctx: &Ctx, image_id: &str) -> Result<Formation> {
     let formation = Formation::build(&ctx.env, image_id)?;
-    for p in &formation.problems {
-        match p.severity {
-            Severity::Warning => ctx.ui.warn(&p.message),
-            Severity::Error if formation.errors().count() > 1 => eprintln!("  {}", p.message),
-            Severity::Error => {}
-        }
-    }
+    show_problems(ctx, &formation, false);
     formation.ensure_valid()?;
     Ok(formation)
+}
+
+/// With several errors, list them all; the last error line then summarises.
+fn show_problems(ctx: &Ctx, formation: &Formation, warnings: bool) {
+    let errors = formation.errors().count();
+    for p in &formation.problems {
+        match p.severity {
+            Severity::Warning if warnings => ctx.ui.warn(&p.message),
+            Severity::Error if errors > 1 => eprintln!("  {}", p.message),
+            _ => {}
+        }
+    }
 }

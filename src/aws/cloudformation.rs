@@ -55,6 +55,8 @@ pub struct StackResource {
 /// What CreateStack needs. Parameter values may be secrets: this type is never printed.
 pub struct CreateRequest<'a> {
     pub name: &'a str,
+    /// Makes the SDK's retries of this call idempotent.
+    pub token: String,
     pub template_url: &'a str,
     pub parameters: &'a [(String, String)],
     pub tags: &'a [(String, String)],
@@ -101,6 +103,7 @@ pub async fn create(cfn: &Client, req: &CreateRequest<'_>) -> Result<String> {
     let out = cfn
         .create_stack()
         .stack_name(req.name)
+        .client_request_token(&req.token)
         .template_url(req.template_url)
         .set_parameters(Some(
             req.parameters

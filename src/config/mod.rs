@@ -85,14 +85,18 @@ impl Config {
             if inner.is_syntax() || inner.is_eof() || at == "." {
                 bad(format!("invalid JSON: {inner}"))
             } else {
-                bad(format!("key \"{at}\": {inner}"))
+                // serde lists every known key after an unknown one: too long for one line.
+                let msg = inner.to_string();
+                let msg = msg
+                    .split(", expected one of")
+                    .next()
+                    .unwrap_or(&msg)
+                    .to_owned();
+                bad(format!("key \"{at}\": {msg} (see config.example.json)"))
             }
         })?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
+        // "" rather than "." for a config in the current folder, so paths read "formations/…".
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         from_raw(path, &dir, raw).map_err(bad)
     }
 

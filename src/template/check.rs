@@ -249,7 +249,7 @@ mod tests {
         );
         assert_eq!(
             messages(&merged(&[network, app]), &[], &Limits::default()),
-            ["error: app: resource \"AppInstance\" refers to \"Subnett\" with Ref, which is not a parameter, resource or pseudo parameter"]
+            ["error: formations/app.json: resource \"AppInstance\" refers to \"Subnett\" with Ref, which is not a parameter, resource or pseudo parameter"]
         );
     }
 
@@ -262,8 +262,8 @@ mod tests {
         assert_eq!(
             messages(&merged(&[app]), &[], &Limits::default()),
             [
-                "error: app: resource \"Web\" has no Type (such as AWS::EC2::Instance)",
-                "error: app: resource \"Odd\" has no Type (such as AWS::EC2::Instance)",
+                "error: formations/app.json: resource \"Web\" has no Type (such as AWS::EC2::Instance)",
+                "error: formations/app.json: resource \"Odd\" has no Type (such as AWS::EC2::Instance)",
             ]
         );
     }
@@ -350,7 +350,7 @@ mod tests {
         let m = merged(&[app]);
         assert_eq!(
             messages(&m, &["EnvName"], &Limits::default()),
-            ["error: parameter \"DbPassword\" (declared in app) has no value: set it in config.json \"parameters\", under \"environments.staging.parameters\", or pass --param DbPassword=VALUE"]
+            ["error: parameter \"DbPassword\" (declared in formations/app.json) has no value: set it in config.json \"parameters\", under \"environments.staging.parameters\", or pass --param DbPassword=VALUE"]
         );
         assert!(messages(&m, &["EnvName", "DbPassword"], &Limits::default()).is_empty());
 
@@ -361,7 +361,7 @@ mod tests {
         let m = merge_image(&image, "argos").unwrap();
         assert_eq!(
             messages(&m, &[], &Limits::default()),
-            ["error: parameter \"BaseAmi\" (declared in image) has no value: set it in config.json \"parameters\" or pass --param BaseAmi=VALUE"]
+            ["error: parameter \"BaseAmi\" (declared in formations/image.json) has no value: set it in config.json \"parameters\" or pass --param BaseAmi=VALUE"]
         );
     }
 
@@ -379,7 +379,7 @@ mod tests {
         assert_eq!(
             found,
             [
-                "error: app: resource \"Route\" refers to \"Gw\" with Ref, which is not a parameter, resource or pseudo parameter",
+                "error: formations/app.json: resource \"Route\" refers to \"Gw\" with Ref, which is not a parameter, resource or pseudo parameter",
                 "warning: 3 resources cannot carry the App/Env/Group/Name tags: AppDns (AWS::Route53::RecordSet), Route (AWS::EC2::Route), Profile (AWS::IAM::InstanceProfile)",
             ]
         );

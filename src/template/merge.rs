@@ -19,7 +19,7 @@ pub fn merge(fragments: &[Fragment], naming: &Naming) -> Result<Merged, Template
     for fragment in fragments {
         builder.add(fragment, &Tagging::Env(naming))?;
     }
-    Ok(builder.finish(naming.clone()))
+    Ok(with_files(builder.finish(naming.clone()), fragments))
 }
 
 /// The image fragment alone: every resource in group `image`, no Env tag.
@@ -30,7 +30,18 @@ pub fn merge_image(fragment: &Fragment, app: &str) -> Result<Merged, TemplateErr
         app: app.to_owned(),
         env: String::new(),
     };
-    Ok(builder.finish(naming))
+    Ok(with_files(
+        builder.finish(naming),
+        std::slice::from_ref(fragment),
+    ))
+}
+
+fn with_files(mut merged: Merged, fragments: &[Fragment]) -> Merged {
+    merged.files = fragments
+        .iter()
+        .map(|f| (f.name.clone(), f.path.display().to_string()))
+        .collect();
+    merged
 }
 
 #[derive(Default)]
@@ -186,6 +197,7 @@ impl<'a> Builder<'a> {
             groups: self.groups,
             untaggable: self.untaggable,
             naming,
+            files: BTreeMap::new(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Merged {
     /// Resources that cannot carry the tags: (logical ID, type).
     pub untaggable: Vec<(String, String)>,
     pub naming: Naming,
+    /// Fragment name → its file, as given: what messages name.
+    pub files: BTreeMap<String, String>,
 }
 
 impl Merged {
@@ -80,7 +82,10 @@ impl Merged {
 
     /// The fragment that defines `id`, for messages.
     pub(crate) fn fragment_of(&self, id: &str) -> &str {
-        self.origin.get(id).map_or("template", String::as_str)
+        match self.origin.get(id) {
+            Some(name) => self.files.get(name).unwrap_or(name),
+            None => "template",
+        }
     }
 }
 
@@ -106,6 +111,7 @@ mod tests {
             groups: BTreeMap::new(),
             untaggable: Vec::new(),
             naming: Naming::default(),
+            files: BTreeMap::new(),
         }
     }
 

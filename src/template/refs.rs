@@ -238,6 +238,7 @@ mod tests {
             groups: Default::default(),
             untaggable: Vec::new(),
             naming: Naming::default(),
+            files: Default::default(),
         }
     }
 

@@ -41,7 +41,9 @@ impl Ui {
     /// A detail under a step.
     pub fn info(&self, msg: impl Display) {
         if self.verbosity >= 0 {
-            eprintln!("    {msg}");
+            for line in msg.to_string().lines() {
+                eprintln!("    {line}");
+            }
         }
     }
 
@@ -75,10 +77,11 @@ impl Ui {
 
     /// Ask the operator to type `expected` to go on. Without a terminal there is nobody to
     /// ask, so the action is refused: pass --yes in scripts.
-    pub fn confirm_typed(&self, question: &str, expected: &str) -> Result<()> {
+    /// `what` names the change for the refusal line: "decommission of staging".
+    pub fn confirm_typed(&self, what: &str, question: &str, expected: &str) -> Result<()> {
         if !std::io::stdin().is_terminal() {
             return Err(Error::Refused(format!(
-                "{question}: not confirmed (no terminal to ask on); pass --yes to go ahead"
+                "{what} not confirmed: no terminal to ask on; pass --yes to go ahead"
             )));
         }
         eprint!(
@@ -95,7 +98,7 @@ impl Ui {
             Ok(())
         } else {
             Err(Error::Refused(format!(
-                "not confirmed: expected \"{expected}\", nothing was changed"
+                "{what} not confirmed: expected \"{expected}\"; nothing was changed"
             )))
         }
     }

@@ -5,7 +5,7 @@ use super::status_style;
 use crate::aws::cloudformation::StackEvent;
 use crate::stack::Watch;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where a logical id is defined ("formations/app.yaml:12"), when known.
 pub type Origin = Box<dyn Fn(&str) -> Option<String>>;
@@ -14,7 +14,6 @@ pub struct StackProgress {
     stack: String,
     bar: Option<ProgressBar>,
     quiet: bool,
-    started: Instant,
     origin: Origin,
 }
 
@@ -33,7 +32,6 @@ impl StackProgress {
             stack: stack.to_owned(),
             bar,
             quiet,
-            started: Instant::now(),
             origin,
         }
     }
@@ -44,10 +42,6 @@ impl StackProgress {
             None if !self.quiet => eprintln!("{text}"),
             None => {}
         }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 
     pub fn finish(&self) {

@@ -1,0 +1,140 @@
+//! The per-host sshd: its config, host key, process and readiness check.
+
+use crate::sys::{run_err, Result, Tools};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Quote a value for sshd_config; `%` is a token prefix in AuthorizedKeysFile.
+fn quote(p: &Path, percent: bool) -> String {
+    let mut s = p.display().to_string();
+    if percent {
+        s = s.replace('%', "%%");
+    }
+    format!("\"{s}\"")
+}
+
+/// Write the host key and sshd_config into `dir`; return the config's path.
+pub fn prepare(tools: &Tools, dir: &Path, ip: Ipv4Addr, authorized_key: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| run_err(format!("cannot create {}: {e}", dir.display())))?;
+    // sshd needs its privilege-separation directory.
+    std::fs::create_dir_all("/run/sshd")
+        .map_err(|e| run_err(format!("cannot create /run/sshd: {e}")))?;
+    let key = dir.join("ssh_host_ed25519_key");
+    let out = Command::new(&tools.ssh_keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "realhosts", "-f"])
+        .arg(&key)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| run_err(format!("cannot run ssh-keygen: {e}")))?;
+    if !out.status.success() {
+        return Err(run_err(format!(
+            "ssh-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let conf = format!(
+        "# written by realhosts\n\
+         ListenAddress {ip}\n\
+         Port 22\n\
+         HostKey {key}\n\
+         PidFile {pid}\n\
+         AuthorizedKeysFile {ak}\n\
+         PermitRootLogin prohibit-password\n\
+         PubkeyAuthentication yes\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         UsePAM no\n\
+         StrictModes no\n\
+         UseDNS no\n\
+         PrintMotd no\n\
+         Subsystem sftp internal-sftp\n\
+         LogLevel INFO\n",
+        key = quote(&key, false),
+        pid = quote(&dir.join("sshd.pid"), false),
+        ak = quote(authorized_key, true),
+    );
+    let path = dir.join("sshd_config");
+    std::fs::write(&path, conf)
+        .map_err(|e| run_err(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+/// Start `ip netns exec NS sshd -D -e -f CONF` as our child. `ip netns exec` execs
+/// sshd, so the child's pid is sshd's. The child gets SIGTERM if we die (PDEATHSIG),
+/// and its own process group so a terminal's Ctrl-C reaches only us.
+pub fn spawn(tools: &Tools, ns: &str, conf: &Path, dir: &Path) -> Result<Child> {
+    let log = std::fs::File::create(dir.join("sshd.log"))
+        .map_err(|e| run_err(format!("cannot create sshd.log in {}: {e}", dir.display())))?;
+    let mut cmd = Command::new(&tools.ip);
+    cmd.args(["netns", "exec", ns])
+        .arg(&tools.sshd)
+        .args(["-D", "-e", "-f"])
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: only async-signal-safe calls (prctl, setpgid) run between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            libc::setpgid(0, 0);
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map_err(|e| run_err(format!("cannot start sshd in {ns}: {e}")))
+}
+
+/// Wait until `ip:22` accepts a TCP connection from the root namespace.
+pub fn wait_ready(child: &mut Child, ip: Ipv4Addr, dir: &Path, timeout: Duration) -> Result<()> {
+    let addr = SocketAddr::from((ip, 22));
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(run_err(format!(
+                "sshd for {ip} exited ({status}) before it listened: {}",
+                log_tail(dir)
+            )));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(run_err(format!(
+                "sshd for {ip} did not accept connections on port 22 within {} ms: {}",
+                timeout.as_millis(),
+                log_tail(dir)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn log_tail(dir: &Path) -> String {
+    let log = std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().rev().take(3).collect();
+    if lines.is_empty() {
+        "(sshd.log is empty)".into()
+    } else {
+        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+/// Whether `pid` is an sshd started by realhosts with its config in `dir`.
+pub fn is_ours(pid: i32, dir: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    !dir.as_os_str().is_empty() && cmdline.contains(&*dir.to_string_lossy())
+}

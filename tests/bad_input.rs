@@ -1,0 +1,265 @@
+//! Bad input: one clear line naming the file, key or argument, exit 2, no AWS call, no panic.
+//! Each case runs `manage` with its endpoint pointed at a listener that records any connection.
+
+mod common;
+
+use common::Project;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+
+struct Case {
+    name: &'static str,
+    setup: fn(&Project),
+    args: &'static [&'static str],
+    /// Every one of these must be in the error line.
+    want: &'static [&'static str],
+}
+
+fn replace_in(p: &Project, rel: &str, from: &str, to: &str) {
+    let text = std::fs::read_to_string(p.path(rel)).unwrap();
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    p.write(rel, &text.replacen(from, to, 1));
+}
+
+fn nothing(_: &Project) {}
+
+/// One test per case, so a failure names its case.
+macro_rules! bad_input {
+    ($test:ident: $case:expr) => {
+        #[test]
+        fn $test() {
+            check($case);
+        }
+    };
+}
+
+bad_input! {
+    no_config_file: Case {
+        name: "no config file",
+        setup: |p| std::fs::remove_file(p.path("config.json")).unwrap(),
+        args: &["staging", "commission"],
+        want: &["config.json", "not found", "config.example.json"],
+    }
+}
+
+bad_input! {
+    config_that_cannot_be_read: Case {
+        name: "config that cannot be read",
+        setup: |p| {
+            std::fs::remove_file(p.path("config.json")).unwrap();
+            std::fs::create_dir(p.path("config.json")).unwrap();
+        },
+        args: &["staging", "commission"],
+        want: &["config.json: cannot read"],
+    }
+}
+
+bad_input! {
+    config_that_is_not_json: Case {
+        name: "config that is not JSON",
+        setup: |p| p.write("config.json", "{\n  \"app\": \"argos\",\n  bucket\n}"),
+        args: &["staging", "commission"],
+        want: &["config.json", "invalid JSON", "line 3"],
+    }
+}
+
+bad_input! {
+    missing_key: Case {
+        name: "missing key",
+        setup: |p| p.edit_config(|c| {
+            c.as_object_mut().unwrap().remove("bucket");
+        }),
+        args: &["staging", "commission"],
+        want: &["config.json", "key \"bucket\" is missing"],
+    }
+}
+
+bad_input! {
+    misspelt_key: Case {
+        name: "misspelt key",
+        setup: |p| p.edit_config(|c| c["regoin"] = "eu-west-1".into()),
+        args: &["staging", "status"],
+        want: &["config.json", "unknown field `regoin`"],
+    }
+}
+
+bad_input! {
+    wrong_type_for_a_key: Case {
+        name: "wrong type for a key",
+        setup: |p| p.edit_config(|c| c["environments"]["production"]["protected"] = "yes".into()),
+        args: &["production", "decommission", "--yes"],
+        want: &["config.json", "environments.production"],
+    }
+}
+
+bad_input! {
+    secrets_file_readable_by_others: Case {
+        name: "secrets file readable by others",
+        setup: |p| {
+            p.write("secrets/session", "hunter2\n");
+            std::fs::set_permissions(p.path("secrets/session"), std::fs::Permissions::from_mode(0o644)).unwrap();
+            p.write("formations/secret.yaml", "Parameters:\n  SessionKey:\n    Type: String\n    NoEcho: true\n");
+            p.edit_config(|c| c["parameters"]["SessionKey"] = serde_json::json!({"file": "secrets/session"}));
+        },
+        args: &["staging", "commission"],
+        want: &["secrets/session", "mode 0644", "chmod 600"],
+    }
+}
+
+bad_input! {
+    secret_from_an_unset_variable: Case {
+        name: "secret from an unset variable",
+        setup: |p| {
+            p.write("formations/secret.yaml", "Parameters:\n  SessionKey:\n    Type: String\n    NoEcho: true\n");
+            p.edit_config(|c| c["parameters"]["SessionKey"] = serde_json::json!({"env": "MANAGE_TEST_UNSET_SECRET"}));
+        },
+        args: &["staging", "commission"],
+        want: &["SessionKey", "MANAGE_TEST_UNSET_SECRET"],
+    }
+}
+
+bad_input! {
+    bad_env_name: Case {
+        name: "bad env name",
+        setup: nothing,
+        args: &["stag_ing", "commission"],
+        want: &["<ENV>", "stag_ing"],
+    }
+}
+
+bad_input! {
+    env_name_too_long: Case {
+        name: "env name too long",
+        setup: nothing,
+        args: &["a123456789012345678901234567890123456789x", "status"],
+        want: &["<ENV>", "at most 40"],
+    }
+}
+
+bad_input! {
+    unknown_action: Case {
+        name: "unknown action",
+        setup: nothing,
+        args: &["staging", "frobnicate"],
+        want: &["frobnicate", "manage --help"],
+    }
+}
+
+bad_input! {
+    too_many_arguments: Case {
+        name: "too many arguments",
+        setup: nothing,
+        args: &["staging", "status", "extra"],
+        want: &["extra", "manage --help"],
+    }
+}
+
+bad_input! {
+    bad_option_value: Case {
+        name: "bad option value",
+        setup: nothing,
+        args: &["staging", "status", "--output", "yaml"],
+        want: &["yaml", "--output"],
+    }
+}
+
+bad_input! {
+    param_without_a_value: Case {
+        name: "param without a value",
+        setup: nothing,
+        args: &["staging", "commission", "--param", "InstanceType"],
+        want: &["--param", "InstanceType", "KEY=VALUE"],
+    }
+}
+
+bad_input! {
+    invalid_json_fragment: Case {
+        name: "invalid JSON fragment",
+        setup: |p| replace_in(p, "formations/storage.json", "\"DeletionPolicy\": \"Retain\",", "\"DeletionPolicy\": \"Retain\""),
+        args: &["staging", "commission"],
+        want: &["formations/storage.json:7"],
+    }
+}
+
+bad_input! {
+    invalid_yaml_fragment: Case {
+        name: "invalid YAML fragment",
+        setup: |p| replace_in(p, "formations/app.yaml", "      InstanceType: !Ref InstanceType", "      InstanceType: [!Ref InstanceType"),
+        args: &["staging", "commission"],
+        want: &["formations/app.yaml:"],
+    }
+}
+
+bad_input! {
+    logical_id_in_two_fragments: Case {
+        name: "logical ID in two fragments",
+        setup: |p| p.write("formations/cache.yaml", "Resources:\n  Subnet:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: !Ref Vpc\n      CidrBlock: 10.20.2.0/24\n"),
+        args: &["staging", "commission"],
+        want: &["\"Subnet\"", "network.yaml", "cache.yaml"],
+    }
+}
+
+bad_input! {
+    dangling_ref: Case {
+        name: "dangling Ref",
+        setup: |p| replace_in(p, "formations/app.yaml", "SubnetId: !Ref Subnet", "SubnetId: !Ref Subnett"),
+        args: &["staging", "commission"],
+        want: &["formations/app.yaml", "Subnett"],
+    }
+}
+
+bad_input! {
+    dangling_getatt: Case {
+        name: "dangling GetAtt",
+        setup: |p| replace_in(p, "formations/dns.yaml", "!GetAtt AppInstance.PrivateIp", "!GetAtt AppInstanse.PrivateIp"),
+        args: &["staging", "commission"],
+        want: &["formations/dns.yaml", "AppInstanse"],
+    }
+}
+
+bad_input! {
+    parameter_without_a_value: Case {
+        name: "parameter without a value",
+        setup: |p| p.write("formations/db.yaml", "Parameters:\n  DbPassword:\n    Type: String\n    NoEcho: true\n"),
+        args: &["staging", "commission"],
+        want: &["DbPassword", "formations/db.yaml", "--param"],
+    }
+}
+
+bad_input! {
+    no_formations_folder: Case {
+        name: "no formations folder",
+        setup: |p| std::fs::rename(p.path("formations"), p.path("cfn")).unwrap(),
+        args: &["staging", "commission"],
+        want: &["formations", "folder not found"],
+    }
+}
+
+bad_input! {
+    push_of_an_unknown_fragment: Case {
+        name: "push of an unknown fragment",
+        setup: nothing,
+        args: &["staging", "config", "push", "nosuch"],
+        want: &["nosuch", "formations"],
+    }
+}
+
+fn check(case: Case) {
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let p = Project::new(&format!("http://{}", trap.local_addr().unwrap()));
+    (case.setup)(&p);
+    let run = p.manage(case.args);
+    let errors = run.error_lines();
+    let context = format!("case {:?}\nstderr:\n{}", case.name, run.stderr);
+    assert_eq!(run.code, 2, "exit code; {context}");
+    assert_eq!(errors.len(), 1, "one error line; {context}");
+    for want in case.want {
+        assert!(
+            errors[0].contains(want),
+            "error line lacks {want:?}; {context}"
+        );
+    }
+    assert!(trap.accept().is_err(), "it called AWS; {context}");
+    assert!(!run.stderr.contains("panicked"), "it panicked; {context}");
+}

@@ -1,0 +1,453 @@
+//! End to end: the real binary against moto. Commission, status, events, push, decommission.
+
+mod common;
+
+use common::{Moto, Project};
+use std::collections::BTreeMap;
+
+async fn stack_status(moto: &Moto, name: &str) -> Option<String> {
+    let out = moto
+        .cfn()
+        .await
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .ok()?;
+    out.stacks()[0]
+        .stack_status()
+        .map(|s| s.as_str().to_owned())
+}
+
+/// Every instance of the emulator with its state and tags.
+async fn instances(moto: &Moto) -> Vec<(String, String, BTreeMap<String, String>)> {
+    let out = moto.ec2().await.describe_instances().send().await.unwrap();
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            let tags = i
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+                .collect();
+            (
+                i.instance_id().unwrap().to_owned(),
+                i.state().unwrap().name().unwrap().as_str().to_owned(),
+                tags,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let run = p.manage(["staging", "commission"]).ok();
+    assert!(
+        run.stdout.contains("argos-staging CREATE_COMPLETE"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("AppPrivateIp"),
+        "outputs are printed: {}",
+        run.stdout
+    );
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    // Every instance carries App/Env/Group/Name with the right values.
+    let all = instances(&moto).await;
+    assert_eq!(all.len(), 3);
+    let mut groups: Vec<_> = all.iter().map(|(_, _, t)| t["Group"].clone()).collect();
+    groups.sort();
+    assert_eq!(groups, ["app", "worker", "worker"]);
+    for (id, state, tags) in &all {
+        assert_eq!(state, "running", "{id}");
+        assert_eq!(tags["App"], "argos", "{id}");
+        assert_eq!(tags["Env"], "staging", "{id}");
+        assert_eq!(
+            tags["Name"],
+            format!("argos-staging-{}", tags["Group"]),
+            "{id}"
+        );
+    }
+
+    // The template is in the bucket under its hash, and the bucket is private and encrypted.
+    let s3 = moto.s3().await;
+    let objects = s3
+        .list_objects_v2()
+        .bucket("argos-cfn-templates")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<_> = objects
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("argos/staging/") && keys[0].ends_with(".json"),
+        "{keys:?}"
+    );
+    let block = s3
+        .get_public_access_block()
+        .bucket("argos-cfn-templates")
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        [
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ],
+        [Some(true); 4]
+    );
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket("argos-cfn-templates")
+        .send()
+        .await
+        .unwrap();
+    assert!(enc.server_side_encryption_configuration().is_some());
+
+    // A second commission reports the stack and creates nothing.
+    let again = p.manage(["staging", "commission"]).ok();
+    assert!(
+        again.stdout.contains("already commissioned"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(instances(&moto).await.len(), 3);
+    let events = moto
+        .cfn()
+        .await
+        .describe_stack_events()
+        .stack_name("argos-staging")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.stack_events().len(), 2, "no new stack operation ran");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_changes_nothing() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let run = p.manage(["staging", "commission", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("would create stack argos-staging"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("VpcCidr") && run.stderr.contains("10.20.0.0/16"),
+        "the plan shows parameters: {}",
+        run.stderr
+    );
+    assert_eq!(stack_status(&moto, "argos-staging").await, None);
+    let buckets = moto.s3().await.list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty(), "dry run made a bucket");
+
+    p.manage(["staging", "config", "push", "--dry-run"]).ok();
+    assert!(moto
+        .s3()
+        .await
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .is_empty());
+
+    p.manage(["staging", "commission"]).ok();
+    let run = p.manage(["staging", "decommission", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("would retain UploadsBucket"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_events_as_text_and_json() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let before = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(before["status"], "NOT_COMMISSIONED");
+    assert_eq!(before["hosts"].as_array().unwrap().len(), 0);
+
+    p.manage(["staging", "commission"]).ok();
+    let status = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(status["stack"], "argos-staging");
+    assert_eq!(status["status"], "CREATE_COMPLETE");
+    let hosts = status["hosts"].as_array().unwrap();
+    let summary: Vec<_> = hosts
+        .iter()
+        .map(|h| (h["group"].as_str().unwrap(), h["index"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(summary, [("app", 0), ("worker", 0), ("worker", 1)]);
+    assert!(hosts
+        .iter()
+        .all(|h| h["private_ip"].as_str().unwrap().starts_with("10.20.1.")));
+    let outputs = status["outputs"].as_array().unwrap();
+    assert!(outputs.iter().any(|o| o["key"] == "UploadsBucketName"));
+
+    let text = p.manage(["staging", "status"]).ok();
+    assert!(
+        text.stdout.contains("CREATE_COMPLETE") && text.stdout.contains("worker"),
+        "{}",
+        text.stdout
+    );
+
+    let events = p
+        .manage(["staging", "events", "--output", "json"])
+        .ok()
+        .json();
+    let list = events["events"].as_array().unwrap();
+    assert_eq!(list[0]["status"], "CREATE_COMPLETE", "newest first");
+    assert!(events["failures"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decommission_needs_confirmation_then_removes_everything() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    p.manage(["staging", "commission"]).ok();
+
+    let refused = p.manage(["staging", "decommission"]).code(3);
+    assert_eq!(refused.error_lines().len(), 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+
+    let run = p.manage(["staging", "decommission", "--yes"]).ok();
+    assert!(
+        run.stdout.contains("argos-staging deleted"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("UploadsBucket") && run.stdout.contains("Retain"),
+        "retained resources are reported: {}",
+        run.stdout
+    );
+    assert_eq!(stack_status(&moto, "argos-staging").await, None);
+    let states: Vec<_> = instances(&moto)
+        .await
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    assert_eq!(states, ["terminated"; 3]);
+
+    let again = p.manage(["staging", "decommission", "--yes"]).ok();
+    assert!(
+        again.stdout.contains("nothing to decommission"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protected_env_also_needs_force() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    p.manage(["production", "commission"]).ok();
+    let refused = p.manage(["production", "decommission", "--yes"]).code(3);
+    assert!(
+        refused.stderr.contains("protected") && refused.stderr.contains("--force"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        stack_status(&moto, "argos-production").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let refused = p.manage(["production", "decommission", "--force"]).code(3);
+    assert!(
+        refused.stderr.contains("not confirmed"),
+        "{}",
+        refused.stderr
+    );
+    p.manage(["production", "decommission", "--yes", "--force"])
+        .ok();
+    assert_eq!(stack_status(&moto, "argos-production").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_create_is_reported_and_a_rerun_recovers() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    // A subnet in a VPC that does not exist: the emulator fails CreateStack itself and
+    // leaves the stack in CREATE_IN_PROGRESS.
+    p.write(
+        "formations/broken.yaml",
+        "Resources:\n  StraySubnet:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: vpc-0000dead\n      CidrBlock: 10.20.9.0/24\n",
+    );
+    let failed = p.manage(["staging", "commission"]).code(1);
+    let errors = failed.error_lines();
+    assert_eq!(errors.len(), 1, "{}", failed.stderr);
+    assert!(
+        errors[0].contains("creating stack argos-staging")
+            && errors[0].contains("InvalidVpcID.NotFound"),
+        "{}",
+        errors[0]
+    );
+
+    std::fs::remove_file(p.path("formations/broken.yaml")).unwrap();
+    let run = p.manage(["staging", "commission"]).ok();
+    assert!(run.stdout.contains("CREATE_COMPLETE"), "{}", run.stdout);
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    // Someone else's failed create left argos-staging stuck in CREATE_IN_PROGRESS.
+    let bad = r#"{"Resources": {"S": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": "vpc-0000dead", "CidrBlock": "10.9.0.0/24"}}}}"#;
+    let _ = moto
+        .cfn()
+        .await
+        .create_stack()
+        .stack_name("argos-staging")
+        .template_body(bad)
+        .send()
+        .await;
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_IN_PROGRESS")
+    );
+    p.edit_config(|c| c["timeouts"]["stack"] = 1.into());
+
+    let waited = p.manage(["staging", "commission"]).code(4);
+    assert!(
+        waited.stderr.contains("CREATE_IN_PROGRESS: waiting"),
+        "says what it waits for: {}",
+        waited.stderr
+    );
+    let errors = waited.error_lines();
+    assert_eq!(errors.len(), 1, "{}", waited.stderr);
+    assert!(
+        errors[0].contains("timed out") && errors[0].contains("argos-staging"),
+        "{}",
+        errors[0]
+    );
+
+    p.manage(["staging", "decommission", "--yes"]).ok();
+    p.manage(["staging", "commission"]).ok();
+    assert_eq!(
+        stack_status(&moto, "argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_push_uploads_once_and_prints_the_url() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let first = p
+        .manage(["staging", "config", "push", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(first["uploaded"], true);
+    let url = first["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://argos-cfn-templates.s3.amazonaws.com/argos/staging/"),
+        "{url}"
+    );
+    let second = p.manage(["staging", "config", "push"]).ok();
+    assert!(
+        second.stdout.contains(url) && second.stdout.contains("not uploaded again"),
+        "{}",
+        second.stdout
+    );
+
+    let image = p.manage(["staging", "config", "push", "image"]).ok();
+    assert!(
+        image.stdout.starts_with("image: https://"),
+        "{}",
+        image.stdout
+    );
+    let objects = moto
+        .s3()
+        .await
+        .list_objects_v2()
+        .bucket("argos-cfn-templates")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.contents().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_reach_the_stack_but_never_the_output() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let secret = "s3cr3t-Value-42";
+    p.write(
+        "formations/secret.yaml",
+        "Parameters:\n  SessionKey:\n    Type: String\n    NoEcho: true\n",
+    );
+    p.edit_config(|c| {
+        c["parameters"]["SessionKey"] = serde_json::json!({"env": "ARGOS_SESSION_KEY"})
+    });
+    std::env::set_var("ARGOS_SESSION_KEY", secret);
+    let plan = p.manage(["staging", "commission", "--dry-run", "-v"]).ok();
+    assert!(
+        plan.stderr.contains("SessionKey") && plan.stderr.contains("****"),
+        "{}",
+        plan.stderr
+    );
+    let run = p.manage(["staging", "commission", "-v"]).ok();
+    let status = p.manage(["staging", "status", "-v"]).ok();
+    for out in [
+        &plan.stdout,
+        &plan.stderr,
+        &run.stdout,
+        &run.stderr,
+        &status.stdout,
+        &status.stderr,
+    ] {
+        assert!(!out.contains(secret), "secret leaked: {out}");
+    }
+    // The emulator does not mask NoEcho values, so it shows what the stack received.
+    let stacks = moto
+        .cfn()
+        .await
+        .describe_stacks()
+        .stack_name("argos-staging")
+        .send()
+        .await
+        .unwrap();
+    let given = stacks.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("SessionKey"))
+        .and_then(|p| p.parameter_value())
+        .map(str::to_owned);
+    assert_eq!(given.as_deref(), Some(secret), "the stack got the secret");
+}
