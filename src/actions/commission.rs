@@ -8,7 +8,7 @@ use crate::aws::Clients;
 use crate::error::{Error, Result, StackFailure};
 use crate::formation::Formation;
 use crate::names;
-use crate::stack::{self, failure, State};
+use crate::stack::{self, failure, Mark, State};
 use aws_sdk_cloudformation::types::Capability;
 use serde::Serialize;
 use std::fmt;
@@ -105,15 +105,9 @@ async fn settle_existing(ctx: &Ctx, clients: &Clients, name: &str) -> Result<Opt
                     "stack {name} is {}: waiting for it to finish",
                     s.status
                 ));
+                let mark = Mark::existing(&clients.cfn, &s.id).await?;
                 let progress = ctx.ui.stack_progress(name, |_| None);
-                stack::wait(
-                    &clients.cfn,
-                    &s.id,
-                    chrono::Utc::now(),
-                    ctx.stack_pacing(),
-                    &progress,
-                )
-                .await?;
+                stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
             }
             State::FailedCreate => {
                 let s = existing.expect("failed stack exists");
@@ -153,10 +147,10 @@ async fn replace_failed(ctx: &Ctx, clients: &Clients, s: &Stack) -> Result<()> {
         )?;
     }
     ctx.ui.step(format!("deleting stack {}", s.name));
-    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let mark = Mark::existing(&clients.cfn, &s.id).await?;
     cfn::delete(&clients.cfn, &s.id, &[]).await?;
     let progress = ctx.ui.stack_progress(&s.name, |_| None);
-    let waited = stack::wait(&clients.cfn, &s.id, since, ctx.stack_pacing(), &progress).await?;
+    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
     if waited.status() != "DELETE_COMPLETE" {
         return Err(failed(&s.name, &waited, |_| None));
     }
@@ -181,13 +175,14 @@ async fn create_and_wait(
         capabilities: capabilities(formation),
     };
     ctx.ui.step(format!("creating stack {name}"));
+    let mark = Mark::new_stack();
     let since = chrono::Utc::now() - chrono::Duration::seconds(2);
     let id = match cfn::create(&clients.cfn, &request).await {
         Ok(id) => id,
         Err(e) => return Err(remove_half_created(ctx, clients, &name, since, e).await),
     };
     let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
-    let waited = stack::wait(&clients.cfn, &id, since, ctx.stack_pacing(), &progress).await?;
+    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
     progress.finish();
     match waited.stack {
         Some(stack) if stack.status == "CREATE_COMPLETE" => Ok(stack),

@@ -5,7 +5,7 @@ use super::{commission::failed, Ctx};
 use crate::aws::cloudformation as cfn;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
-use crate::stack::{self, State};
+use crate::stack::{self, Mark, State};
 use serde::Serialize;
 use std::fmt;
 
@@ -105,7 +105,7 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
     }
     ctx.ui.step(format!("deleting stack {name}"));
     let started = std::time::Instant::now();
-    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let mark = Mark::existing(&clients.cfn, &existing.id).await?;
     if existing.status != "DELETE_IN_PROGRESS" {
         cfn::delete(&clients.cfn, &existing.id, &[]).await?;
     }
@@ -113,7 +113,7 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
     let waited = stack::wait(
         &clients.cfn,
         &existing.id,
-        since,
+        mark,
         ctx.stack_pacing(),
         &progress,
     )

@@ -6,4 +6,4 @@ pub mod state;
 pub mod wait;
 
 pub use state::{classify, State};
-pub use wait::{wait, Pacing, Waited, Watch};
+pub use wait::{wait, Mark, Pacing, Waited, Watch};

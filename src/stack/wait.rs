@@ -50,17 +50,43 @@ impl Waited {
     }
 }
 
+/// Where an operation starts in the stack's event history: events older than `since`, or
+/// already there when the operation began, are not part of it.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    since: DateTime<Utc>,
+    seen: HashSet<String>,
+}
+
+impl Mark {
+    /// For a stack about to be created: every event of it is new. The margin allows for a
+    /// client clock a little ahead of AWS.
+    pub fn new_stack() -> Self {
+        Self {
+            since: Utc::now() - chrono::Duration::seconds(2),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// For an operation on an existing stack: remember the events it has now.
+    pub async fn existing(client: &aws_sdk_cloudformation::Client, stack_id: &str) -> Result<Self> {
+        let mut mark = Self::new_stack();
+        cfn::events_since(client, stack_id, mark.since, &mut mark.seen).await?;
+        Ok(mark)
+    }
+}
+
 /// Wait until the stack leaves every *_IN_PROGRESS state.
 pub async fn wait(
     client: &aws_sdk_cloudformation::Client,
     stack_id: &str,
-    since: DateTime<Utc>,
+    mark: Mark,
     pacing: Pacing,
     watch: &dyn Watch,
 ) -> Result<Waited> {
     let started = Instant::now();
     let mut delay = pacing.first;
-    let mut seen = HashSet::new();
+    let Mark { since, mut seen } = mark;
     let mut events = Vec::new();
     loop {
         match look(client, stack_id, since, &mut seen).await {
