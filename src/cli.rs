@@ -77,8 +77,16 @@ pub enum Action {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Validate, push, create the stack and wait for it
-    Commission,
+    /// Validate, push, create the stack, wait for it, then deploy
+    Commission(CommissionArgs),
+    /// Run the playbooks on the env's hosts, found by their tags
+    Deploy(DeployArgs),
+    /// Ansible dynamic inventory of the env (--list, --host H), or a wrapper script (--script)
+    Inventory(InventoryArgs),
+    /// Run a command on the chosen hosts in parallel
+    Exec(ExecArgs),
+    /// Open an SSH session to one host
+    Ssh(SshArgs),
     /// Stack status and outputs, then the hosts by group
     Status,
     /// The stack's recent events, failures first
@@ -94,6 +102,60 @@ pub enum ConfigCommand {
         /// One fragment to push instead of the merged template: image, network, ...
         name: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CommissionArgs {
+    /// Stop after the stack; do not run the playbooks
+    #[arg(long)]
+    pub no_deploy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Only this group (repeatable); all groups by default
+    #[arg(long = "group", short = 'g', value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// How many groups' playbooks run at once
+    #[arg(long, default_value_t = crate::actions::deploy::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Every group, host and variable (the default)
+    #[arg(long, conflicts_with_all = ["host", "script"])]
+    pub list: bool,
+    /// One host's variables
+    #[arg(long, value_name = "HOST", conflicts_with = "script")]
+    pub host: Option<String>,
+    /// Print a two-line script to give `ansible-playbook -i`
+    #[arg(long)]
+    pub script: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Only hosts of this group (repeatable)
+    #[arg(long = "group", short = 'g', value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// Only the host with this index in its group (launch order, from 0)
+    #[arg(long, short = 'i')]
+    pub index: Option<usize>,
+    /// The command, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// The group (needed when the env has more than one)
+    pub group: Option<String>,
+    /// The host's index in its group (launch order, from 0)
+    pub index: Option<usize>,
+    /// Print the ssh command instead of running it
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,9 @@ pub enum Error {
     /// A local program or file operation failed (exit 1).
     #[error("{0}")]
     Local(String),
+    /// A child program (Ansible, ssh) failed: its exit code passes through.
+    #[error("{what} failed with exit code {code}")]
+    Child { what: String, code: i32 },
 }
 
 impl Error {
@@ -48,6 +51,7 @@ impl Error {
             Error::Refused(_) => 3,
             Error::Timeout { .. } => 4,
             Error::StackFailed(_) | Error::Aws(_) | Error::Local(_) => 1,
+            Error::Child { code, .. } => *code,
         }
     }
 

@@ -2,13 +2,17 @@
 //! Raw arguments → a checked config for one env → the action.
 
 pub mod actions;
+pub mod ansible;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod formation;
 pub mod hosts;
+pub mod known_hosts;
 pub mod names;
+pub mod process;
+pub mod ssh;
 pub mod stack;
 pub mod template;
 pub mod ui;
@@ -72,7 +76,11 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Config {
             command: ConfigCommand::Push { name },
         } => actions::push::run(&ctx, name.as_deref()).await,
-        Action::Commission => actions::commission::run(&ctx).await,
+        Action::Commission(a) => actions::commission::run(&ctx, a.no_deploy).await,
+        Action::Deploy(a) => actions::deploy::run(&ctx, &a.groups, a.parallel.into()).await,
+        Action::Inventory(a) => actions::inventory::run(&ctx, &a).await,
+        Action::Exec(a) => actions::exec::run(&ctx, &a).await,
+        Action::Ssh(a) => actions::ssh::run(&ctx, &a).await,
         Action::Status => actions::status::run(&ctx).await,
         Action::Events(a) => actions::events::run(&ctx, a.limit).await,
         Action::Decommission(a) => actions::decommission::run(&ctx, a.force).await,

@@ -44,7 +44,7 @@ async fn instances(moto: &Moto) -> Vec<(String, String, BTreeMap<String, String>
 async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    let run = p.manage(["staging", "commission"]).ok();
+    let run = p.manage(["staging", "commission", "--no-deploy"]).ok();
     assert!(
         run.stdout.contains("argos-staging CREATE_COMPLETE"),
         "{}",
@@ -120,7 +120,7 @@ async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
     assert!(enc.server_side_encryption_configuration().is_some());
 
     // A second commission reports the stack and creates nothing.
-    let again = p.manage(["staging", "commission"]).ok();
+    let again = p.manage(["staging", "commission", "--no-deploy"]).ok();
     assert!(
         again.stdout.contains("already commissioned"),
         "{}",
@@ -142,7 +142,7 @@ async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
 async fn dry_run_changes_nothing() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    let run = p.manage(["staging", "commission", "--dry-run"]).ok();
+    let run = p.manage(["staging", "commission", "--no-deploy", "--dry-run"]).ok();
     assert!(
         run.stderr.contains("would create stack argos-staging"),
         "{}",
@@ -168,7 +168,7 @@ async fn dry_run_changes_nothing() {
         .buckets()
         .is_empty());
 
-    p.manage(["staging", "commission"]).ok();
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
     let run = p.manage(["staging", "decommission", "--dry-run"]).ok();
     assert!(
         run.stderr.contains("would retain UploadsBucket"),
@@ -192,7 +192,7 @@ async fn status_and_events_as_text_and_json() {
     assert_eq!(before["status"], "NOT_COMMISSIONED");
     assert_eq!(before["hosts"].as_array().unwrap().len(), 0);
 
-    p.manage(["staging", "commission"]).ok();
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
     let status = p
         .manage(["staging", "status", "--output", "json"])
         .ok()
@@ -231,7 +231,7 @@ async fn status_and_events_as_text_and_json() {
 async fn decommission_needs_confirmation_then_removes_everything() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    p.manage(["staging", "commission"]).ok();
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
 
     let refused = p.manage(["staging", "decommission"]).code(3);
     assert_eq!(refused.error_lines().len(), 1, "{}", refused.stderr);
@@ -272,7 +272,7 @@ async fn decommission_needs_confirmation_then_removes_everything() {
 async fn a_protected_env_also_needs_force() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    p.manage(["production", "commission"]).ok();
+    p.manage(["production", "commission", "--no-deploy"]).ok();
     let refused = p.manage(["production", "decommission", "--yes"]).code(3);
     assert!(
         refused.stderr.contains("protected") && refused.stderr.contains("--force"),
@@ -304,7 +304,7 @@ async fn a_failed_create_is_reported_and_a_rerun_recovers() {
         "formations/broken.yaml",
         "Resources:\n  StraySubnet:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: vpc-0000dead\n      CidrBlock: 10.20.9.0/24\n",
     );
-    let failed = p.manage(["staging", "commission"]).code(1);
+    let failed = p.manage(["staging", "commission", "--no-deploy"]).code(1);
     let errors = failed.error_lines();
     assert_eq!(errors.len(), 1, "{}", failed.stderr);
     assert!(
@@ -315,7 +315,7 @@ async fn a_failed_create_is_reported_and_a_rerun_recovers() {
     );
 
     std::fs::remove_file(p.path("formations/broken.yaml")).unwrap();
-    let run = p.manage(["staging", "commission"]).ok();
+    let run = p.manage(["staging", "commission", "--no-deploy"]).ok();
     assert!(run.stdout.contains("CREATE_COMPLETE"), "{}", run.stdout);
     assert_eq!(
         stack_status(&moto, "argos-staging").await.as_deref(),
@@ -343,7 +343,7 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
     );
     p.edit_config(|c| c["timeouts"]["stack"] = 1.into());
 
-    let waited = p.manage(["staging", "commission"]).code(4);
+    let waited = p.manage(["staging", "commission", "--no-deploy"]).code(4);
     assert!(
         waited.stderr.contains("CREATE_IN_PROGRESS: waiting"),
         "says what it waits for: {}",
@@ -358,7 +358,7 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
     );
 
     p.manage(["staging", "decommission", "--yes"]).ok();
-    p.manage(["staging", "commission"]).ok();
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
     assert_eq!(
         stack_status(&moto, "argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
@@ -416,13 +416,13 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         c["parameters"]["SessionKey"] = serde_json::json!({"env": "ARGOS_SESSION_KEY"})
     });
     std::env::set_var("ARGOS_SESSION_KEY", secret);
-    let plan = p.manage(["staging", "commission", "--dry-run", "-v"]).ok();
+    let plan = p.manage(["staging", "commission", "--no-deploy", "--dry-run", "-v"]).ok();
     assert!(
         plan.stderr.contains("SessionKey") && plan.stderr.contains("****"),
         "{}",
         plan.stderr
     );
-    let run = p.manage(["staging", "commission", "-v"]).ok();
+    let run = p.manage(["staging", "commission", "--no-deploy", "-v"]).ok();
     let status = p.manage(["staging", "status", "-v"]).ok();
     for out in [
         &plan.stdout,

@@ -127,7 +127,7 @@ pub fn create(
     };
     let res = (|| {
         make_net(tools, &spec)?;
-        let conf = sshd::prepare(tools, &spec.dir, spec.ip, authorized_key)?;
+        let conf = sshd::prepare(tools, &spec.dir, &spec.instance_id, spec.ip, authorized_key)?;
         let child = sshd::spawn(tools, &spec.namespace, &conf, &spec.dir)?;
         spec.sshd_pid = Some(child.id() as i32);
         host.spec = spec.clone();

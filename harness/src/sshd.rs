@@ -16,25 +16,27 @@ fn quote(p: &Path, percent: bool) -> String {
     format!("\"{s}\"")
 }
 
-/// Write the host key and sshd_config into `dir`; return the config's path.
-pub fn prepare(tools: &Tools, dir: &Path, ip: Ipv4Addr, authorized_key: &Path) -> Result<PathBuf> {
+/// Write sshd_config into `dir` and return its path. The host key belongs to the instance and
+/// is kept in the state dir's `host-keys/`, so a host that comes back (a stopped instance
+/// started again, a restarted harness) shows the same key, as a real machine would.
+pub fn prepare(
+    tools: &Tools,
+    dir: &Path,
+    instance_id: &str,
+    ip: Ipv4Addr,
+    authorized_key: &Path,
+) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)
         .map_err(|e| run_err(format!("cannot create {}: {e}", dir.display())))?;
     // sshd needs its privilege-separation directory.
     std::fs::create_dir_all("/run/sshd")
         .map_err(|e| run_err(format!("cannot create /run/sshd: {e}")))?;
-    let key = dir.join("ssh_host_ed25519_key");
-    let out = Command::new(&tools.ssh_keygen)
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "realhosts", "-f"])
-        .arg(&key)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| run_err(format!("cannot run ssh-keygen: {e}")))?;
-    if !out.status.success() {
-        return Err(run_err(format!(
-            "ssh-keygen failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+    let keys = dir.parent().unwrap_or(dir).join("host-keys");
+    std::fs::create_dir_all(&keys)
+        .map_err(|e| run_err(format!("cannot create {}: {e}", keys.display())))?;
+    let key = keys.join(instance_id);
+    if !key.exists() {
+        generate_key(tools, &key)?;
     }
     let conf = format!(
         "# written by realhosts\n\
@@ -61,6 +63,22 @@ pub fn prepare(tools: &Tools, dir: &Path, ip: Ipv4Addr, authorized_key: &Path) -
     std::fs::write(&path, conf)
         .map_err(|e| run_err(format!("cannot write {}: {e}", path.display())))?;
     Ok(path)
+}
+
+fn generate_key(tools: &Tools, key: &Path) -> Result<()> {
+    let out = Command::new(&tools.ssh_keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "realhosts", "-f"])
+        .arg(key)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| run_err(format!("cannot run ssh-keygen: {e}")))?;
+    if !out.status.success() {
+        return Err(run_err(format!(
+            "ssh-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// Start `ip netns exec NS sshd -D -e -f CONF` as our child. `ip netns exec` execs

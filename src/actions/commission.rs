@@ -2,7 +2,7 @@
 //! showing progress, and print the outputs. Rerunning it is safe: a complete stack is
 //! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
 
-use super::{kv_lines, push, Ctx};
+use super::{deploy, kv_lines, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::{Error, Result, StackFailure};
@@ -50,9 +50,12 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
     write!(f, "outputs:\n{}", kv_lines(&pairs))
 }
 
-pub async fn run(ctx: &Ctx) -> Result<()> {
+pub async fn run(ctx: &Ctx, no_deploy: bool) -> Result<()> {
     let started = std::time::Instant::now();
     let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    if !no_deploy {
+        deploy::preflight(ctx)?;
+    }
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
     if let Some(ready) = settle_existing(ctx, &clients, &name).await? {
@@ -64,10 +67,14 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             template_url: None,
             outputs: ready.outputs,
         });
-        return Ok(());
+        return finish(ctx, &clients, no_deploy).await;
     }
     if ctx.dry_run {
-        return show_plan(ctx, &clients, &formation).await;
+        show_plan(ctx, &clients, &formation).await?;
+        if !no_deploy {
+            ctx.ui.info("then deploy the playbooks to the new hosts");
+        }
+        return Ok(());
     }
     ctx.ui.step("pushing the template");
     let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
@@ -81,7 +88,16 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
         template_url: Some(pushed.url),
         outputs: stack.outputs,
     });
-    Ok(())
+    finish(ctx, &clients, no_deploy).await
+}
+
+/// The last step: deploy, unless asked not to.
+async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool) -> Result<()> {
+    if no_deploy {
+        return Ok(());
+    }
+    ctx.ui.step("deploying");
+    deploy::deploy(ctx, clients, &[], deploy::DEFAULT_PARALLEL).await
 }
 
 /// Look at the stack there now. Returns the stack when it is complete already; None when a

@@ -2,8 +2,13 @@
 
 pub mod commission;
 pub mod decommission;
+pub mod deploy;
 pub mod events;
+pub mod exec;
+pub mod inventory;
 pub mod push;
+pub mod reach;
+pub mod ssh;
 pub mod status;
 pub mod template;
 pub mod validate;

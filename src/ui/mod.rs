@@ -47,6 +47,13 @@ impl Ui {
         }
     }
 
+    /// A line of a child program's output, under the label of what it runs for.
+    pub fn prefixed(&self, label: &str, line: &str) {
+        if self.verbosity >= 0 {
+            eprintln!("{} {line}", style(format!("[{label}]")).dim().for_stderr());
+        }
+    }
+
     pub fn warn(&self, msg: impl Display) {
         eprintln!("{} {msg}", style("warning:").bold().yellow().for_stderr());
     }

@@ -162,6 +162,9 @@ impl Project {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("NO_COLOR", "1")
+            // Ansible from the project's .venv; known_hosts under the test's own folder.
+            .env("PATH", test_path())
+            .env("XDG_CONFIG_HOME", self.path("xdg"))
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(Stdio::null());
@@ -219,6 +222,13 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+}
+
+/// PATH with the project's .venv/bin (ansible-playbook) first.
+pub fn test_path() -> std::ffi::OsString {
+    let venv = Path::new(ROOT).join(".venv/bin");
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&rest))).unwrap()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -1,0 +1,212 @@
+//! `deploy`: find the env's running hosts by their tags, wait until each answers on SSH, write a
+//! private inventory and variables file, and run each group's playbook (or site.yml), several
+//! groups at once. Ansible's exit code passes through, naming the group that failed.
+
+use super::reach::{self, Reach};
+use super::Ctx;
+use crate::ansible::{self, Inventory, PlaybookRun};
+use crate::aws::Clients;
+use crate::error::{Error, Result};
+use crate::hosts;
+use crate::process;
+use serde::Serialize;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Serialize)]
+pub struct Deployed {
+    pub env: String,
+    pub hosts: usize,
+    pub playbooks: Vec<PlaybookResult>,
+    pub skipped_groups: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Serialize, Clone)]
+pub struct PlaybookResult {
+    pub label: String,
+    pub playbook: String,
+    pub exit_code: i32,
+    pub seconds: f64,
+}
+
+impl fmt::Display for Deployed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: deployed to {} host(s) in {:.1}s",
+            self.env, self.hosts, self.seconds
+        )?;
+        for p in &self.playbooks {
+            write!(
+                f,
+                "\n  {:<10} {} ok ({:.1}s)",
+                p.label, p.playbook, p.seconds
+            )?;
+        }
+        for g in &self.skipped_groups {
+            write!(f, "\n  {g:<10} no playbook; skipped")?;
+        }
+        Ok(())
+    }
+}
+
+/// How many groups' playbooks run at once unless `--parallel` says otherwise.
+pub const DEFAULT_PARALLEL: usize = 4;
+
+/// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
+pub fn preflight(ctx: &Ctx) -> Result<()> {
+    process::find(
+        "ansible-playbook",
+        "install Ansible (pip install ansible-core)",
+    )?;
+    let dir = &ctx.env.config.playbooks;
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "{}: playbooks folder not found (key \"playbooks\" in the config)",
+            dir.display()
+        )));
+    }
+    reach::preflight(ctx)
+}
+
+pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
+    preflight(ctx)?;
+    let clients = ctx.clients().await?;
+    deploy(ctx, &clients, groups, parallel).await
+}
+
+pub async fn deploy(
+    ctx: &Ctx,
+    clients: &Clients,
+    groups: &[String],
+    parallel: usize,
+) -> Result<()> {
+    let started = Instant::now();
+    let reach = Reach::load(ctx, clients).await?;
+    let chosen = hosts::select(reach.hosts.clone(), groups, None)?;
+    let mut names: Vec<String> = chosen.iter().map(|h| h.group.clone()).collect();
+    names.dedup();
+    let (runs, skipped) = ansible::plan(&ctx.env.config.playbooks, &names);
+    for g in &skipped {
+        ctx.ui
+            .info(format!("group {g} has no playbook ({g}.yml): skipped"));
+    }
+    if ctx.dry_run || runs.is_empty() {
+        for r in &runs {
+            ctx.ui.info(format!(
+                "would run {} on {}",
+                r.playbook.display(),
+                r.limit.join(", ")
+            ));
+        }
+        if chosen.is_empty() {
+            ctx.ui.warn(format!(
+                "env {} has no running hosts: nothing to deploy",
+                ctx.env.name
+            ));
+        }
+        return Ok(());
+    }
+    reach.prepare(ctx, &chosen).await?;
+    let inventory = Inventory::new(
+        reach.hosts.clone(),
+        ctx.env.app(),
+        &ctx.env.name,
+        &reach.stack.outputs,
+    );
+    let inventory_file = private_json("manage-inventory-", &inventory.static_file())?;
+    let vars_file = private_json(
+        "manage-vars-",
+        &serde_json::Value::Object(inventory.vars.clone()),
+    )?;
+    ctx.ui.step(format!(
+        "running {} playbook(s) on {} host(s)",
+        runs.len(),
+        chosen.len()
+    ));
+    let results = run_playbooks(
+        ctx,
+        &reach,
+        runs,
+        inventory_file.path(),
+        vars_file.path(),
+        parallel,
+    )
+    .await?;
+    if let Some(failed) = results.iter().find(|r| r.exit_code != 0) {
+        return Err(Error::Child {
+            what: format!("playbook {} for group {}", failed.playbook, failed.label),
+            code: failed.exit_code,
+        });
+    }
+    ctx.ui.result(&Deployed {
+        env: ctx.env.name.clone(),
+        hosts: chosen.len(),
+        playbooks: results,
+        skipped_groups: skipped,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    Ok(())
+}
+
+/// Run the playbooks, at most `parallel` at once, each line prefixed by its group.
+async fn run_playbooks(
+    ctx: &Ctx,
+    reach: &Reach,
+    runs: Vec<PlaybookRun>,
+    inventory: &Path,
+    vars: &Path,
+    parallel: usize,
+) -> Result<Vec<PlaybookResult>> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let color = ctx.ui.stderr_tty;
+    let mut set = tokio::task::JoinSet::new();
+    for run in runs {
+        let cmd = ansible::playbook_command(&run, inventory, vars, &reach.ssh, color);
+        let (ui, slots) = (ctx.ui.clone(), slots.clone());
+        set.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .map_err(|e| Error::Local(e.to_string()))?;
+            let started = Instant::now();
+            let code =
+                process::stream(cmd, "ansible-playbook", |l| ui.prefixed(&run.label, l)).await?;
+            let playbook = run
+                .playbook
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok::<_, Error>(PlaybookResult {
+                label: run.label,
+                playbook,
+                exit_code: code,
+                seconds: started.elapsed().as_secs_f64(),
+            })
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        results.push(joined.map_err(|e| Error::Local(format!("playbook task: {e}")))??);
+    }
+    results.sort_by(|a, b| a.label.cmp(&b.label));
+    Ok(results)
+}
+
+/// A JSON file only we can read (mode 0600), removed when dropped.
+fn private_json(prefix: &str, value: &serde_json::Value) -> Result<tempfile::NamedTempFile> {
+    let io = |e: std::io::Error| Error::Local(format!("writing a temporary file: {e}"));
+    let mut file = tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".json")
+        .tempfile()
+        .map_err(io)?;
+    file.write_all(value.to_string().as_bytes()).map_err(io)?;
+    file.flush().map_err(io)?;
+    Ok(file)
+}

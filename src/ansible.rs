@@ -1,0 +1,268 @@
+//! Ansible's view of an env: the inventory (dynamic-inventory protocol and a static file),
+//! the variables every playbook gets, and the ansible-playbook command line.
+
+use crate::aws::cloudformation::StackOutput;
+use crate::hosts::Host;
+use crate::process::shell_words;
+use crate::ssh::SshSettings;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+pub struct Inventory {
+    pub hosts: Vec<Host>,
+    /// app, env, each stack output by name, `stack_outputs`, and `group_addresses`.
+    pub vars: Map<String, Value>,
+}
+
+impl Inventory {
+    pub fn new(hosts: Vec<Host>, app: &str, env: &str, outputs: &[StackOutput]) -> Self {
+        let mut vars = Map::new();
+        vars.insert("app".into(), app.into());
+        vars.insert("env".into(), env.into());
+        let mut by_name = Map::new();
+        for o in outputs {
+            by_name.insert(o.key.clone(), o.value.clone().into());
+            vars.insert(o.key.clone(), o.value.clone().into());
+        }
+        vars.insert("stack_outputs".into(), Value::Object(by_name));
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for h in &hosts {
+            groups.entry(&h.group).or_default().push(&h.address);
+        }
+        vars.insert("group_addresses".into(), json!(groups));
+        Self { hosts, vars }
+    }
+
+    pub fn hostvars(h: &Host) -> Value {
+        let i = &h.instance;
+        json!({
+            "ansible_host": h.address,
+            "instance_id": i.id,
+            "group": h.group,
+            "index": h.index,
+            "private_ip": i.private_ip,
+            "public_ip": i.public_ip,
+            "private_dns": i.private_dns,
+            "public_dns": i.public_dns,
+            "launch_time": i.launch_time.map(|t| t.to_rfc3339()),
+            "image_id": i.image_id,
+            "ec2_tags": i.tags,
+        })
+    }
+
+    fn groups(&self) -> BTreeMap<&str, Vec<&Host>> {
+        let mut groups: BTreeMap<&str, Vec<&Host>> = BTreeMap::new();
+        for h in &self.hosts {
+            groups.entry(&h.group).or_default().push(h);
+        }
+        groups
+    }
+
+    /// `--list` of the dynamic-inventory protocol.
+    pub fn list(&self) -> Value {
+        let mut out = Map::new();
+        let groups = self.groups();
+        for (g, hosts) in &groups {
+            out.insert(
+                (*g).to_owned(),
+                json!({ "hosts": hosts.iter().map(|h| &h.name).collect::<Vec<_>>() }),
+            );
+        }
+        out.insert(
+            "all".into(),
+            json!({ "children": groups.keys().collect::<Vec<_>>(), "vars": self.vars }),
+        );
+        let hostvars: Map<String, Value> = self
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), Self::hostvars(h)))
+            .collect();
+        out.insert("_meta".into(), json!({ "hostvars": hostvars }));
+        Value::Object(out)
+    }
+
+    /// `--host NAME`: that host's variables (an empty object for an unknown host, as the
+    /// protocol expects).
+    pub fn host(&self, name: &str) -> Value {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .map_or_else(|| json!({}), Self::hostvars)
+    }
+
+    /// A static inventory (read by Ansible's yaml plugin, which takes .json files). The vars go
+    /// separately as extra vars, so playbooks' group_vars cannot shadow them.
+    pub fn static_file(&self) -> Value {
+        let children: Map<String, Value> = self
+            .groups()
+            .into_iter()
+            .map(|(g, hosts)| {
+                let hosts: Map<String, Value> = hosts
+                    .iter()
+                    .map(|h| (h.name.clone(), Self::hostvars(h)))
+                    .collect();
+                (g.to_owned(), json!({ "hosts": hosts }))
+            })
+            .collect();
+        json!({ "all": { "children": children } })
+    }
+}
+
+/// One ansible-playbook run: a playbook and the inventory groups it is limited to.
+#[derive(Debug, Clone)]
+pub struct PlaybookRun {
+    pub label: String,
+    pub playbook: PathBuf,
+    pub limit: Vec<String>,
+}
+
+/// `site.yml` when present (one run over the chosen groups); otherwise `<group>.yml` for each
+/// group that has one. Returns the runs and the groups that have no playbook.
+pub fn plan(dir: &Path, groups: &[String]) -> (Vec<PlaybookRun>, Vec<String>) {
+    let find = |stem: &str| {
+        ["yml", "yaml"]
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.{ext}")))
+            .find(|p| p.is_file())
+    };
+    if let Some(site) = find("site") {
+        let run = PlaybookRun {
+            label: "site".into(),
+            playbook: site,
+            limit: groups.to_vec(),
+        };
+        return (vec![run], Vec::new());
+    }
+    let mut runs = Vec::new();
+    let mut skipped = Vec::new();
+    for g in groups {
+        match find(g) {
+            Some(playbook) => runs.push(PlaybookRun {
+                label: g.clone(),
+                playbook,
+                limit: vec![g.clone()],
+            }),
+            None => skipped.push(g.clone()),
+        }
+    }
+    (runs, skipped)
+}
+
+pub fn playbook_command(
+    run: &PlaybookRun,
+    inventory: &Path,
+    extra_vars: &Path,
+    ssh: &SshSettings,
+    color: bool,
+) -> Command {
+    let mut cmd = Command::new("ansible-playbook");
+    cmd.arg("-i")
+        .arg(inventory)
+        .arg("--limit")
+        .arg(run.limit.join(":"));
+    cmd.arg("-u").arg(&ssh.user);
+    if let Some(key) = &ssh.key_file {
+        cmd.arg("--private-key").arg(key);
+    }
+    cmd.arg("--ssh-common-args")
+        .arg(shell_words(&ssh.connection_options()));
+    cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
+    cmd.arg(&run.playbook);
+    cmd.env("PYTHONUNBUFFERED", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
+        .env(
+            if color {
+                "ANSIBLE_FORCE_COLOR"
+            } else {
+                "ANSIBLE_NOCOLOR"
+            },
+            "1",
+        );
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ec2::Instance;
+
+    fn host(group: &str, index: usize, ip: &str) -> Host {
+        Host {
+            name: format!("argos-qa-{group}-{index}"),
+            group: group.into(),
+            index,
+            address: ip.into(),
+            instance_id: format!("i-{group}{index}"),
+            instance: Instance {
+                id: format!("i-{group}{index}"),
+                state: "running".into(),
+                private_ip: Some(ip.into()),
+                public_ip: None,
+                private_dns: None,
+                public_dns: None,
+                launch_time: None,
+                image_id: Some("ami-1".into()),
+                tags: [("Group".to_owned(), group.to_owned())].into(),
+            },
+        }
+    }
+
+    #[test]
+    fn list_follows_the_dynamic_inventory_protocol() {
+        let outputs = [StackOutput {
+            key: "UploadsBucketName".into(),
+            value: "b-1".into(),
+            description: None,
+        }];
+        let inv = Inventory::new(
+            vec![
+                host("app", 0, "10.0.0.4"),
+                host("worker", 0, "10.0.0.5"),
+                host("worker", 1, "10.0.0.6"),
+            ],
+            "argos",
+            "qa",
+            &outputs,
+        );
+        let list = inv.list();
+        assert_eq!(
+            list["worker"]["hosts"],
+            json!(["argos-qa-worker-0", "argos-qa-worker-1"])
+        );
+        assert_eq!(list["all"]["children"], json!(["app", "worker"]));
+        assert_eq!(list["all"]["vars"]["env"], "qa");
+        assert_eq!(list["all"]["vars"]["UploadsBucketName"], "b-1");
+        assert_eq!(
+            list["all"]["vars"]["group_addresses"]["worker"],
+            json!(["10.0.0.5", "10.0.0.6"])
+        );
+        let hv = &list["_meta"]["hostvars"]["argos-qa-app-0"];
+        assert_eq!(hv["ansible_host"], "10.0.0.4");
+        assert_eq!(hv["instance_id"], "i-app0");
+        assert_eq!(inv.host("argos-qa-worker-1")["private_ip"], "10.0.0.6");
+        assert_eq!(inv.host("nope"), json!({}));
+        assert_eq!(
+            inv.static_file()["all"]["children"]["app"]["hosts"]["argos-qa-app-0"]["ansible_host"],
+            "10.0.0.4"
+        );
+    }
+
+    #[test]
+    fn plan_prefers_site_yml_and_reports_groups_without_playbooks() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.yml"), "[]").unwrap();
+        let groups = ["app".to_owned(), "worker".to_owned()];
+        let (runs, skipped) = plan(dir.path(), &groups);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].limit, ["app"]);
+        assert_eq!(skipped, ["worker"]);
+        std::fs::write(dir.path().join("site.yml"), "[]").unwrap();
+        let (runs, skipped) = plan(dir.path(), &groups);
+        assert_eq!(
+            (runs[0].label.as_str(), runs[0].limit.len(), skipped.len()),
+            ("site", 2, 0)
+        );
+    }
+}
