@@ -1,24 +1,30 @@
-# `make demo` and `make test` install what they need: a pinned moto (and Ansible) in the
-# git-ignored .venv/. Nothing has to be installed by hand beyond Rust and Python 3.
+# `make demo` and `make test` install what they need: a pinned moto and Ansible in the
+# git-ignored .venv/, and (as root, with apt) openssh-server and iproute2 for the real hosts.
+# Nothing has to be installed by hand beyond Rust and Python 3.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum requirements-dev.txt | cut -c1-16)
 
-.PHONY: demo test lint build tools
+.PHONY: demo test lint build tools system-deps
 
-demo: tools build
+demo: tools system-deps build
 	scripts/demo.sh
 
-test: tools
+test: tools system-deps
+	cargo build --locked --workspace --bins
 	cargo test --locked --workspace
+	scripts/check-clean.sh
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
 build:
-	cargo build --locked
+	cargo build --locked --workspace --bins
+
+system-deps:
+	scripts/system-deps.sh
 
 tools: $(VENV_STAMP)
 

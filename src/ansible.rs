@@ -172,6 +172,8 @@ pub fn playbook_command(
     cmd.arg(&run.playbook);
     cmd.env("PYTHONUNBUFFERED", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
+        // One SSH round trip per task instead of several: much faster, and safe without sudo.
+        .env("ANSIBLE_PIPELINING", "true")
         .env(
             if color {
                 "ANSIBLE_FORCE_COLOR"

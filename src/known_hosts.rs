@@ -26,11 +26,15 @@ impl KnownHosts {
             .ok_or_else(|| {
                 Error::input("neither XDG_CONFIG_HOME nor HOME is set: cannot place known_hosts")
             })?;
-        let dir = base.join("manage").join("known_hosts");
+        Self::at(&base.join("manage").join("known_hosts"), app, env)
+    }
+
+    /// The files for `<app>-<env>` in `dir` (created private if missing).
+    pub fn at(dir: &std::path::Path, app: &str, env: &str) -> Result<Self> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&dir)
+            .create(dir)
             .map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
         Ok(Self {
             file: dir.join(format!("{app}-{env}")),
@@ -56,5 +60,39 @@ impl KnownHosts {
         let text = serde_json::to_string_pretty(&ids).unwrap_or_default();
         std::fs::write(&self.ids_file, text)
             .map_err(|e| Error::Local(format!("{}: {e}", self.ids_file.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ec2::Instance;
+
+    fn host(ip: &str, id: &str) -> Host {
+        let instance = Instance {
+            id: id.into(),
+            state: "running".into(),
+            private_ip: Some(ip.into()),
+            public_ip: None,
+            private_dns: None,
+            public_dns: None,
+            launch_time: None,
+            image_id: None,
+            tags: Default::default(),
+        };
+        Host { name: "h".into(), group: "app".into(), index: 0, address: ip.into(), instance_id: id.into(), instance }
+    }
+
+    #[tokio::test]
+    async fn a_reused_address_loses_its_old_key_and_others_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let known = KnownHosts::at(dir.path(), "argos", "qa").unwrap();
+        known.forget_reused(&[host("10.0.0.4", "i-old"), host("10.0.0.5", "i-b")]).await.unwrap();
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq8MvPXkr3Ec0yq0dYyN1f2l1rTKSbP5dG1ZlP7x4Qb";
+        std::fs::write(&known.file, format!("10.0.0.4 {key}\n10.0.0.5 {key}\n")).unwrap();
+        known.forget_reused(&[host("10.0.0.4", "i-new"), host("10.0.0.5", "i-b")]).await.unwrap();
+        let left = std::fs::read_to_string(&known.file).unwrap();
+        assert!(!left.contains("10.0.0.4"), "{left}");
+        assert!(left.contains("10.0.0.5"), "{left}");
     }
 }

@@ -142,7 +142,9 @@ async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
 async fn dry_run_changes_nothing() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    let run = p.manage(["staging", "commission", "--no-deploy", "--dry-run"]).ok();
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "--dry-run"])
+        .ok();
     assert!(
         run.stderr.contains("would create stack argos-staging"),
         "{}",
@@ -416,13 +418,17 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         c["parameters"]["SessionKey"] = serde_json::json!({"env": "ARGOS_SESSION_KEY"})
     });
     std::env::set_var("ARGOS_SESSION_KEY", secret);
-    let plan = p.manage(["staging", "commission", "--no-deploy", "--dry-run", "-v"]).ok();
+    let plan = p
+        .manage(["staging", "commission", "--no-deploy", "--dry-run", "-v"])
+        .ok();
     assert!(
         plan.stderr.contains("SessionKey") && plan.stderr.contains("****"),
         "{}",
         plan.stderr
     );
-    let run = p.manage(["staging", "commission", "--no-deploy", "-v"]).ok();
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "-v"])
+        .ok();
     let status = p.manage(["staging", "status", "-v"]).ok();
     for out in [
         &plan.stdout,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod hosts;
+
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A moto_server on a free loopback port, stopped when dropped.

@@ -1,0 +1,357 @@
+//! End to end with real hosts: moto, the real binary, and the harness's sshd hosts in network
+//! namespaces. Each test has its own emulator, harness and address range.
+
+mod common;
+
+use common::hosts::{reachable_project, RealHosts};
+use common::{Moto, Project};
+use std::collections::BTreeMap;
+
+/// group → addresses, from `manage status --output json`.
+fn addresses(p: &Project) -> BTreeMap<String, Vec<String>> {
+    let status = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for h in status["hosts"].as_array().unwrap() {
+        out.entry(h["group"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(h["private_ip"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+fn read(p: &Project, rel: &str) -> String {
+    std::fs::read_to_string(p.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The `changed=N` counts of every PLAY RECAP line.
+fn changed_counts(stderr: &str) -> Vec<u32> {
+    stderr
+        .lines()
+        .filter_map(|l| l.split("changed=").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn http_get(address: &str, port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect((address, port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn commission_deploys_real_hosts_and_a_second_deploy_changes_nothing() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 101);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    let run = p.manage(["staging", "commission"]).ok();
+    assert!(
+        run.stdout.contains("deployed to 3 host(s)"),
+        "{}",
+        run.stdout
+    );
+    hosts.wait_for(3);
+
+    let addr = addresses(&p);
+    let bucket = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json()["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == "UploadsBucketName")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
+    assert!(
+        app.contains("app = argos\n") && app.contains("env = staging\n"),
+        "{app}"
+    );
+    assert!(
+        app.contains(&format!("uploads_bucket = {bucket}\n")),
+        "{app}"
+    );
+    assert!(
+        app.contains(&format!("worker_hosts = {}\n", addr["worker"].join(","))),
+        "{app}"
+    );
+    assert!(
+        app.contains(&format!("listen = {}:8080\n", addr["app"][0])),
+        "{app}"
+    );
+    for n in 0..2 {
+        let worker = read(
+            &p,
+            &format!("hostfs/argos-staging-worker-{n}/etc/argos.conf"),
+        );
+        assert!(
+            worker.contains("role = worker\n")
+                && worker.contains(&format!("app_hosts = {}\n", addr["app"][0])),
+            "{worker}"
+        );
+    }
+    // The app's HTTP service answers on the app host's own address.
+    let page = http_get(&addr["app"][0], 8080, "/health");
+    assert!(
+        page.contains("200") && page.ends_with("ok argos staging\n"),
+        "{page}"
+    );
+
+    let again = p.manage(["staging", "deploy"]).ok();
+    let counts = changed_counts(&again.stderr);
+    assert_eq!(
+        counts,
+        [0, 0, 0],
+        "second deploy changed something:\n{}",
+        again.stderr
+    );
+    hosts.stop_and_check();
+}
+
+#[test]
+fn deploy_of_one_group_touches_only_that_group() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 102);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    hosts.wait_for(3);
+    let run = p.manage(["staging", "deploy", "--group", "worker"]).ok();
+    assert!(
+        run.stdout.contains("deployed to 2 host(s)"),
+        "{}",
+        run.stdout
+    );
+    assert!(p
+        .path("hostfs/argos-staging-worker-0/etc/argos.conf")
+        .exists());
+    assert!(p
+        .path("hostfs/argos-staging-worker-1/etc/argos.conf")
+        .exists());
+    assert!(
+        !p.path("hostfs/argos-staging-app-0").exists(),
+        "the app host was touched"
+    );
+    assert!(!run.stderr.contains("[app]"), "{}", run.stderr);
+
+    let unknown = p.manage(["staging", "deploy", "--group", "db"]).code(2);
+    assert!(
+        unknown.stderr.contains("--group db") && unknown.stderr.contains("app, worker"),
+        "{}",
+        unknown.stderr
+    );
+    hosts.stop_and_check();
+}
+
+#[test]
+fn exec_returns_each_hosts_own_address_and_ssh_reaches_a_host() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 103);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    hosts.wait_for(3);
+    let out = p
+        .manage([
+            "staging", "exec", "--output", "json", "--", "hostname", "-I",
+        ])
+        .ok()
+        .json();
+    let list = out["hosts"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    for h in list {
+        assert_eq!(
+            h["stdout"].as_str().unwrap().trim(),
+            h["address"].as_str().unwrap(),
+            "{h}"
+        );
+        assert_eq!(h["exit_code"], 0);
+    }
+    let text = p
+        .manage([
+            "staging",
+            "exec",
+            "--group",
+            "worker",
+            "--index",
+            "1",
+            "--",
+            "hostname -I",
+        ])
+        .ok();
+    let worker1 = &addresses(&p)["worker"][1];
+    assert!(
+        text.stdout.starts_with(&format!(
+            "==> argos-staging-worker-1 ({worker1}) exit 0\n  {worker1}"
+        )),
+        "{}",
+        text.stdout
+    );
+
+    let failing = p
+        .manage(["staging", "exec", "--group", "app", "--", "exit 5"])
+        .code(1);
+    assert!(
+        failing
+            .stderr
+            .contains("exec on 1 of 1 hosts (argos-staging-app-0)"),
+        "{}",
+        failing.stderr
+    );
+
+    let printed = p.manage(["staging", "ssh", "worker", "1", "--print"]).ok();
+    assert!(
+        printed.stdout.contains(&format!("-l root {worker1}")),
+        "{}",
+        printed.stdout
+    );
+    // A real session: ssh runs the remote shell on an empty stdin and exits 0.
+    p.manage(["staging", "ssh", "app"]).ok();
+    hosts.stop_and_check();
+}
+
+#[test]
+fn inventory_works_with_ansible_and_leaves_out_stopped_hosts() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 104);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    hosts.wait_for(3);
+    let script = p.manage(["staging", "inventory", "--script"]).ok().stdout;
+    assert_eq!(script.lines().count(), 2, "{script}");
+    p.write("inventory.sh", &script);
+    std::fs::set_permissions(
+        p.path("inventory.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let listed =
+        std::process::Command::new(format!("{}/.venv/bin/ansible-inventory", common::ROOT))
+            .args(["-i", "inventory.sh", "--list"])
+            .current_dir(p.dir.path())
+            .env("PATH", common::test_path())
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("XDG_CONFIG_HOME", p.path("xdg"))
+            .output()
+            .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let inv: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        inv["worker"]["hosts"],
+        serde_json::json!(["argos-staging-worker-0", "argos-staging-worker-1"])
+    );
+    assert_eq!(
+        inv["app"]["hosts"],
+        serde_json::json!(["argos-staging-app-0"])
+    );
+    let hv = &inv["_meta"]["hostvars"]["argos-staging-app-0"];
+    assert_eq!(
+        hv["ansible_host"].as_str().unwrap(),
+        addresses(&p)["app"][0]
+    );
+    assert_eq!(hv["env"], "staging");
+
+    // Stop a worker: it leaves the inventory (and the harness tears its host down).
+    let status = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    let worker0 = status["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["group"] == "worker")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        moto.ec2()
+            .await
+            .stop_instances()
+            .instance_ids(&worker0)
+            .send()
+            .await
+            .unwrap()
+    });
+    let list = p.manage(["staging", "inventory", "--list"]).ok();
+    let list: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let workers = list["worker"]["hosts"].as_array().unwrap();
+    assert_eq!(workers.len(), 1);
+    assert!(list["_meta"]["hostvars"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|h| h["instance_id"] != worker0.as_str()));
+    hosts.wait_for(2);
+    hosts.stop_and_check();
+}
+
+#[test]
+fn a_host_that_never_answers_fails_the_deploy_with_exit_4_naming_it() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 105);
+    p.edit_config(|c| c["timeouts"]["ssh"] = 2.into());
+    // Only the app host becomes real; the workers never answer.
+    let mut hosts = RealHosts::start(&moto, &p, &["Group=app"]);
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    hosts.wait_for(1);
+    let run = p.manage(["staging", "deploy"]).code(4);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("argos-staging-worker-0")
+            && errors[0].contains("argos-staging-worker-1"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        !errors[0].contains("app-0"),
+        "the app host answered: {}",
+        errors[0]
+    );
+    hosts.stop_and_check();
+}
+
+#[test]
+fn a_failing_task_passes_ansibles_exit_code_and_names_the_group() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 106);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    hosts.wait_for(3);
+    let playbook = read(&p, "playbooks/worker.yml");
+    p.write(
+        "playbooks/worker.yml",
+        &format!(
+            "{playbook}\n    - name: Break on purpose\n      ansible.builtin.command: /bin/false\n"
+        ),
+    );
+    let run = p.manage(["staging", "deploy"]).code(2);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("playbook worker.yml for group worker failed with exit code 2"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        run.stderr.contains("[worker] ") && run.stderr.contains("Break on purpose"),
+        "{}",
+        run.stderr
+    );
+    hosts.stop_and_check();
+}
