@@ -80,17 +80,31 @@ mod tests {
             image_id: None,
             tags: Default::default(),
         };
-        Host { name: "h".into(), group: "app".into(), index: 0, address: ip.into(), instance_id: id.into(), instance }
+        Host {
+            name: "h".into(),
+            group: "app".into(),
+            index: 0,
+            address: ip.into(),
+            instance_id: id.into(),
+            instance,
+        }
     }
 
     #[tokio::test]
     async fn a_reused_address_loses_its_old_key_and_others_keep_theirs() {
         let dir = tempfile::tempdir().unwrap();
         let known = KnownHosts::at(dir.path(), "argos", "qa").unwrap();
-        known.forget_reused(&[host("10.0.0.4", "i-old"), host("10.0.0.5", "i-b")]).await.unwrap();
-        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq8MvPXkr3Ec0yq0dYyN1f2l1rTKSbP5dG1ZlP7x4Qb";
+        known
+            .forget_reused(&[host("10.0.0.4", "i-old"), host("10.0.0.5", "i-b")])
+            .await
+            .unwrap();
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHq8MvPXkr3Ec0yq0dYyN1f2l1rTKSbP5dG1ZlP7x4Qb";
         std::fs::write(&known.file, format!("10.0.0.4 {key}\n10.0.0.5 {key}\n")).unwrap();
-        known.forget_reused(&[host("10.0.0.4", "i-new"), host("10.0.0.5", "i-b")]).await.unwrap();
+        known
+            .forget_reused(&[host("10.0.0.4", "i-new"), host("10.0.0.5", "i-b")])
+            .await
+            .unwrap();
         let left = std::fs::read_to_string(&known.file).unwrap();
         assert!(!left.contains("10.0.0.4"), "{left}");
         assert!(left.contains("10.0.0.5"), "{left}");
