@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha256sum requirements-dev.txt | cut -c1-16)
 
-.PHONY: demo test lint build tools system-deps
+.PHONY: demo test lint build tools system-deps bench
 
 demo: tools system-deps build
 	scripts/demo.sh
@@ -33,3 +33,7 @@ $(VENV_STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# Wall times of the main actions on the emulator with real hosts (root). Not part of `test`.
+bench: tools system-deps build
+	scripts/bench.sh

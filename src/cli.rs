@@ -77,8 +77,12 @@ pub enum Action {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Validate, push, create the stack, wait for it, then deploy
+    /// Validate, bake the image if missing, push, create the stack, wait, then deploy
     Commission(CommissionArgs),
+    /// Bake the app's image if it does not exist (or a new one with --rebake)
+    Bake(BakeArgs),
+    /// Delete the image stack, stray image instances, the images and their snapshots
+    Clean(CleanArgs),
     /// Run the playbooks on the env's hosts, found by their tags
     Deploy(DeployArgs),
     /// Ansible dynamic inventory of the env (--list, --host H), or a wrapper script (--script)
@@ -93,6 +97,32 @@ pub enum Action {
     Events(EventsArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
+    /// Change the stack through a change set: show it, confirm, execute, wait, then deploy
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Stop after the stack; do not run the playbooks
+    #[arg(long)]
+    pub no_deploy: bool,
+    /// Allow replacing or removing resources that hold data or are kept on delete (and any
+    /// resource of a protected env); still asks for confirmation
+    #[arg(long)]
+    pub allow_replace: bool,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+/// How an action treats an env stack that is busy or stuck (see README, "The stack state machine").
+#[derive(Debug, Args, Default, Clone)]
+pub struct StackArgs {
+    /// Refuse (exit 3) instead of waiting when another operation is running on the stack
+    #[arg(long)]
+    pub no_wait: bool,
+    /// With a stack in UPDATE_ROLLBACK_FAILED: a resource to skip when continuing the rollback (repeatable)
+    #[arg(long = "skip", value_name = "RESOURCE")]
+    pub skip: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +139,23 @@ pub struct CommissionArgs {
     /// Stop after the stack; do not run the playbooks
     #[arg(long)]
     pub no_deploy: bool,
+    /// Use config.json's base_ami instead of the baked image (and never bake)
+    #[arg(long)]
+    pub no_bake: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BakeArgs {
+    /// Bake a new image even if one exists (named <app>-image-<timestamp>)
+    #[arg(long)]
+    pub rebake: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Keep the newest image (the one in use)
+    #[arg(long)]
+    pub keep_latest: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,9 +207,12 @@ pub struct SshArgs {
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// How many events to show
-    #[arg(long, short = 'n', default_value_t = 30)]
-    pub limit: usize,
+    /// How many events to show (default 30; with --since, all of them)
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
+    /// Only events since then: a duration back from now (90s, 30m, 2h, 1d) or a time (2026-05-01T10:00:00Z, 2026-05-01)
+    #[arg(long, value_name = "WHEN", value_parser = crate::actions::events::parse_since)]
+    pub since: Option<crate::actions::events::Since>,
 }
 
 #[derive(Debug, Args)]
@@ -170,4 +220,7 @@ pub struct DecommissionArgs {
     /// Also needed, on top of confirmation, for an env marked `protected`
     #[arg(long)]
     pub force: bool,
+    /// Also delete the app's images (as `clean` does); they are shared by every env
+    #[arg(long)]
+    pub with_image: bool,
 }

@@ -39,9 +39,14 @@ pub enum Error {
     /// A local program or file operation failed (exit 1).
     #[error("{0}")]
     Local(String),
-    /// A child program (Ansible, ssh) failed: its exit code passes through.
-    #[error("{what} failed with exit code {code}")]
-    Child { what: String, code: i32 },
+    /// A child program (Ansible, ssh) failed: its exit code passes through. `hint` says what
+    /// to do next, when there is something to say.
+    #[error("{what} failed with exit code {code}{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
+    Child {
+        what: String,
+        code: i32,
+        hint: Option<String>,
+    },
 }
 
 impl Error {

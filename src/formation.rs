@@ -19,21 +19,14 @@ impl Formation {
     pub fn build(env: &EnvConfig, image_id: &str) -> Result<Self> {
         let fragments = template::load_dir(&env.config.formations)?;
         let merged = template::merge(&fragments, &env.naming())?;
-        let filled = filled_by_manage(env, image_id);
-        let provided: BTreeSet<String> = filled
-            .keys()
-            .chain(env.parameters.keys())
-            .cloned()
-            .collect();
-        let mut problems = template::check(&merged, &provided, &Limits::default());
-        let declared = merged.parameters();
-        let names: BTreeSet<&str> = declared.iter().map(|(n, _, _)| n.as_str()).collect();
-        for name in env
+        let mut formation = Self::assemble(env, fragments, merged, filled_by_manage(env, image_id));
+        let declared: BTreeSet<String> = formation
             .parameters
-            .keys()
-            .filter(|n| !names.contains(n.as_str()))
-        {
-            problems.push(Problem {
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in env.parameters.keys().filter(|n| !declared.contains(*n)) {
+            formation.problems.push(Problem {
                 severity: Severity::Warning,
                 message: format!(
                     "parameter \"{name}\" has a value in {} but no fragment declares it; it is not sent",
@@ -41,8 +34,55 @@ impl Formation {
                 ),
             });
         }
+        Ok(formation)
+    }
+
+    /// The image stack: `formations/image.*` alone, with the base AMI in the image parameter,
+    /// the bake instance type and the key pair.
+    pub fn build_image(env: &EnvConfig) -> Result<Self> {
+        let dir = &env.config.formations;
+        let path = template::find_image_fragment(dir)?.ok_or_else(|| {
+            Error::input(format!(
+                "{}: no image fragment (image.yaml, image.yml or image.json): bake needs one to make the image instance",
+                dir.display()
+            ))
+        })?;
+        let fragment = template::load_file(&path)?;
+        let merged = template::merge::merge_image(&fragment, env.app())?;
+        let c = &env.config;
+        let mut filled = BTreeMap::from([
+            ("AppName".to_owned(), ParamSource::Plain(c.app.clone())),
+            (
+                c.image_parameter.clone(),
+                ParamSource::Plain(c.base_ami.clone()),
+            ),
+            (
+                "InstanceType".to_owned(),
+                ParamSource::Plain(c.instance_type.clone()),
+            ),
+        ]);
+        if let Some(key) = &c.key_pair {
+            filled.insert("KeyName".to_owned(), ParamSource::Plain(key.clone()));
+        }
+        Ok(Self::assemble(env, vec![fragment], merged, filled))
+    }
+
+    /// Check the merged template and give every declared parameter its value: what manage
+    /// fills, then the config and `--param`, then the template's Default.
+    fn assemble(
+        env: &EnvConfig,
+        fragments: Vec<Fragment>,
+        merged: Merged,
+        filled: BTreeMap<String, ParamSource>,
+    ) -> Self {
+        let provided: BTreeSet<String> = filled
+            .keys()
+            .chain(env.parameters.keys())
+            .cloned()
+            .collect();
+        let mut problems = template::check(&merged, &provided, &Limits::default());
         let mut parameters = Vec::new();
-        for (name, default, _no_echo) in declared {
+        for (name, default, _no_echo) in merged.parameters() {
             let source = filled
                 .get(&name)
                 .or_else(|| env.parameters.get(&name))
@@ -58,12 +98,12 @@ impl Formation {
                 parameters.push((name, source));
             }
         }
-        Ok(Self {
+        Self {
             fragments,
             merged,
             parameters,
             problems,
-        })
+        }
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod formation;
 pub mod hosts;
+pub mod image;
 pub mod known_hosts;
 pub mod names;
 pub mod process;
@@ -76,14 +77,17 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Config {
             command: ConfigCommand::Push { name },
         } => actions::push::run(&ctx, name.as_deref()).await,
-        Action::Commission(a) => actions::commission::run(&ctx, a.no_deploy).await,
+        Action::Commission(a) => actions::commission::run(&ctx, a.no_deploy, a.no_bake).await,
+        Action::Bake(a) => actions::bake::run(&ctx, a.rebake).await,
+        Action::Clean(a) => actions::clean::run(&ctx, a.keep_latest).await,
         Action::Deploy(a) => actions::deploy::run(&ctx, &a.groups, a.parallel.into()).await,
         Action::Inventory(a) => actions::inventory::run(&ctx, &a).await,
         Action::Exec(a) => actions::exec::run(&ctx, &a).await,
         Action::Ssh(a) => actions::ssh::run(&ctx, &a).await,
         Action::Status => actions::status::run(&ctx).await,
-        Action::Events(a) => actions::events::run(&ctx, a.limit).await,
-        Action::Decommission(a) => actions::decommission::run(&ctx, a.force).await,
+        Action::Events(a) => actions::events::run(&ctx, &a).await,
+        Action::Decommission(a) => actions::decommission::run(&ctx, a.force, a.with_image).await,
+        Action::Update(a) => actions::update::run(&ctx, &a).await,
     }
 }
 

@@ -16,6 +16,22 @@ pub struct SshSettings {
 }
 
 impl SshSettings {
+    /// The config's user and key file (made absolute, so child programs and printed commands
+    /// work from any folder), checked against `known_hosts`.
+    pub fn from_config(config: &crate::config::Config, known_hosts: PathBuf) -> Result<Self> {
+        let key_file = config
+            .ssh_key_file
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()
+            .map_err(|e| Error::Local(format!("ssh_key_file: {e}")))?;
+        Ok(Self {
+            user: config.ssh_user.clone(),
+            key_file,
+            known_hosts,
+        })
+    }
+
     /// `-o` options: our own known_hosts, new keys accepted once, never a password prompt.
     pub fn connection_options(&self) -> Vec<String> {
         let mut opts = vec![

@@ -244,6 +244,33 @@ bad_input! {
     }
 }
 
+bad_input! {
+    bake_without_an_image_fragment: Case {
+        name: "bake without an image fragment",
+        setup: |p| std::fs::remove_file(p.path("formations/image.yaml")).unwrap(),
+        args: &["staging", "bake"],
+        want: &["formations", "image.yaml", "bake needs one"],
+    }
+}
+
+bad_input! {
+    commission_without_the_image_playbook: Case {
+        name: "commission without the image playbook",
+        setup: |p| std::fs::remove_file(p.path("playbooks/image.yml")).unwrap(),
+        args: &["staging", "commission"],
+        want: &["playbooks/image.yml", "not found"],
+    }
+}
+
+bad_input! {
+    bake_with_a_broken_image_fragment: Case {
+        name: "bake with a broken image fragment",
+        setup: |p| replace_in(p, "formations/image.yaml", "[!Ref BakeSecurityGroup]", "[!Ref BakeSecurityGroupp]"),
+        args: &["staging", "bake", "--rebake"],
+        want: &["formations/image.yaml", "BakeSecurityGroupp"],
+    }
+}
+
 fn check(case: Case) {
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();

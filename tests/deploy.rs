@@ -121,7 +121,8 @@ fn deploy_of_one_group_touches_only_that_group() {
     let moto = Moto::start();
     let p = reachable_project(&moto, 102);
     let mut hosts = RealHosts::start(&moto, &p, &[]);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     hosts.wait_for(3);
     let run = p.manage(["staging", "deploy", "--group", "worker"]).ok();
     assert!(
@@ -155,7 +156,8 @@ fn exec_returns_each_hosts_own_address_and_ssh_reaches_a_host() {
     let moto = Moto::start();
     let p = reachable_project(&moto, 103);
     let mut hosts = RealHosts::start(&moto, &p, &[]);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     hosts.wait_for(3);
     let out = p
         .manage([
@@ -221,7 +223,8 @@ fn inventory_works_with_ansible_and_leaves_out_stopped_hosts() {
     let moto = Moto::start();
     let p = reachable_project(&moto, 104);
     let mut hosts = RealHosts::start(&moto, &p, &[]);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     hosts.wait_for(3);
     let script = p.manage(["staging", "inventory", "--script"]).ok().stdout;
     assert_eq!(script.lines().count(), 2, "{script}");
@@ -307,7 +310,8 @@ fn a_host_that_never_answers_fails_the_deploy_with_exit_4_naming_it() {
     p.edit_config(|c| c["timeouts"]["ssh"] = 2.into());
     // Only the app host becomes real; the workers never answer.
     let mut hosts = RealHosts::start(&moto, &p, &["Group=app"]);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     hosts.wait_for(1);
     let run = p.manage(["staging", "deploy"]).code(4);
     let errors = run.error_lines();
@@ -331,7 +335,8 @@ fn a_failing_task_passes_ansibles_exit_code_and_names_the_group() {
     let moto = Moto::start();
     let p = reachable_project(&moto, 106);
     let mut hosts = RealHosts::start(&moto, &p, &[]);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     hosts.wait_for(3);
     let playbook = read(&p, "playbooks/worker.yml");
     p.write(

@@ -44,7 +44,9 @@ async fn instances(moto: &Moto) -> Vec<(String, String, BTreeMap<String, String>
 async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    let run = p.manage(["staging", "commission", "--no-deploy"]).ok();
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     assert!(
         run.stdout.contains("argos-staging CREATE_COMPLETE"),
         "{}",
@@ -120,7 +122,9 @@ async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
     assert!(enc.server_side_encryption_configuration().is_some());
 
     // A second commission reports the stack and creates nothing.
-    let again = p.manage(["staging", "commission", "--no-deploy"]).ok();
+    let again = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     assert!(
         again.stdout.contains("already commissioned"),
         "{}",
@@ -143,7 +147,13 @@ async fn dry_run_changes_nothing() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
     let run = p
-        .manage(["staging", "commission", "--no-deploy", "--dry-run"])
+        .manage([
+            "staging",
+            "commission",
+            "--no-deploy",
+            "--no-bake",
+            "--dry-run",
+        ])
         .ok();
     assert!(
         run.stderr.contains("would create stack argos-staging"),
@@ -170,7 +180,8 @@ async fn dry_run_changes_nothing() {
         .buckets()
         .is_empty());
 
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     let run = p.manage(["staging", "decommission", "--dry-run"]).ok();
     assert!(
         run.stderr.contains("would retain UploadsBucket"),
@@ -194,7 +205,8 @@ async fn status_and_events_as_text_and_json() {
     assert_eq!(before["status"], "NOT_COMMISSIONED");
     assert_eq!(before["hosts"].as_array().unwrap().len(), 0);
 
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     let status = p
         .manage(["staging", "status", "--output", "json"])
         .ok()
@@ -233,7 +245,8 @@ async fn status_and_events_as_text_and_json() {
 async fn decommission_needs_confirmation_then_removes_everything() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
 
     let refused = p.manage(["staging", "decommission"]).code(3);
     assert_eq!(refused.error_lines().len(), 1, "{}", refused.stderr);
@@ -274,7 +287,8 @@ async fn decommission_needs_confirmation_then_removes_everything() {
 async fn a_protected_env_also_needs_force() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
-    p.manage(["production", "commission", "--no-deploy"]).ok();
+    p.manage(["production", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     let refused = p.manage(["production", "decommission", "--yes"]).code(3);
     assert!(
         refused.stderr.contains("protected") && refused.stderr.contains("--force"),
@@ -306,7 +320,9 @@ async fn a_failed_create_is_reported_and_a_rerun_recovers() {
         "formations/broken.yaml",
         "Resources:\n  StraySubnet:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: vpc-0000dead\n      CidrBlock: 10.20.9.0/24\n",
     );
-    let failed = p.manage(["staging", "commission", "--no-deploy"]).code(1);
+    let failed = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .code(1);
     let errors = failed.error_lines();
     assert_eq!(errors.len(), 1, "{}", failed.stderr);
     assert!(
@@ -317,7 +333,9 @@ async fn a_failed_create_is_reported_and_a_rerun_recovers() {
     );
 
     std::fs::remove_file(p.path("formations/broken.yaml")).unwrap();
-    let run = p.manage(["staging", "commission", "--no-deploy"]).ok();
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     assert!(run.stdout.contains("CREATE_COMPLETE"), "{}", run.stdout);
     assert_eq!(
         stack_status(&moto, "argos-staging").await.as_deref(),
@@ -345,7 +363,9 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
     );
     p.edit_config(|c| c["timeouts"]["stack"] = 1.into());
 
-    let waited = p.manage(["staging", "commission", "--no-deploy"]).code(4);
+    let waited = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .code(4);
     assert!(
         waited.stderr.contains("CREATE_IN_PROGRESS: waiting"),
         "says what it waits for: {}",
@@ -360,7 +380,8 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
     );
 
     p.manage(["staging", "decommission", "--yes"]).ok();
-    p.manage(["staging", "commission", "--no-deploy"]).ok();
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
     assert_eq!(
         stack_status(&moto, "argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
@@ -419,7 +440,14 @@ async fn secrets_reach_the_stack_but_never_the_output() {
     });
     std::env::set_var("ARGOS_SESSION_KEY", secret);
     let plan = p
-        .manage(["staging", "commission", "--no-deploy", "--dry-run", "-v"])
+        .manage([
+            "staging",
+            "commission",
+            "--no-deploy",
+            "--no-bake",
+            "--dry-run",
+            "-v",
+        ])
         .ok();
     assert!(
         plan.stderr.contains("SessionKey") && plan.stderr.contains("****"),
@@ -427,7 +455,7 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         plan.stderr
     );
     let run = p
-        .manage(["staging", "commission", "--no-deploy", "-v"])
+        .manage(["staging", "commission", "--no-deploy", "--no-bake", "-v"])
         .ok();
     let status = p.manage(["staging", "status", "-v"]).ok();
     for out in [

@@ -2,7 +2,7 @@
 //! showing progress, and print the outputs. Rerunning it is safe: a complete stack is
 //! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
 
-use super::{deploy, kv_lines, push, Ctx};
+use super::{bake, deploy, kv_lines, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::{Error, Result, StackFailure};
@@ -50,10 +50,13 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
     write!(f, "outputs:\n{}", kv_lines(&pairs))
 }
 
-pub async fn run(ctx: &Ctx, no_deploy: bool) -> Result<()> {
+pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool) -> Result<()> {
     let started = std::time::Instant::now();
-    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
-    if !no_deploy {
+    // Checked with the base AMI standing in for the image: the image id changes no check.
+    super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    if !no_bake {
+        bake::preflight(ctx)?;
+    } else if !no_deploy {
         deploy::preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
@@ -69,6 +72,8 @@ pub async fn run(ctx: &Ctx, no_deploy: bool) -> Result<()> {
         });
         return finish(ctx, &clients, no_deploy).await;
     }
+    let image_id = image_for(ctx, &clients, no_bake).await?;
+    let formation = Formation::build(&ctx.env, &image_id)?;
     if ctx.dry_run {
         show_plan(ctx, &clients, &formation).await?;
         if !no_deploy {
@@ -89,6 +94,26 @@ pub async fn run(ctx: &Ctx, no_deploy: bool) -> Result<()> {
         outputs: stack.outputs,
     });
     finish(ctx, &clients, no_deploy).await
+}
+
+/// The image the env's hosts start from: the newest baked one (baking it first when there is
+/// none), or config.json's base_ami with `--no-bake`.
+async fn image_for(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<String> {
+    if no_bake {
+        ctx.ui.info(format!(
+            "using base_ami {} (--no-bake)",
+            ctx.env.config.base_ami
+        ));
+        return Ok(ctx.env.config.base_ami.clone());
+    }
+    let image = bake::ensure(ctx, clients, false).await?;
+    if image.baked {
+        ctx.ui.info(&image);
+    } else if !ctx.dry_run {
+        ctx.ui
+            .info(format!("using image {} ({})", image.name, image.image_id));
+    }
+    Ok(image.image_id)
 }
 
 /// The last step: deploy, unless asked not to.

@@ -16,6 +16,9 @@ pub struct Decommissioned {
     pub deleted: bool,
     pub seconds: f64,
     pub retained: Vec<Retained>,
+    /// What `--with-image` cleaned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<super::clean::Cleaned>,
 }
 
 #[derive(Serialize, Clone)]
@@ -29,65 +32,94 @@ pub struct Retained {
 impl fmt::Display for Decommissioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.deleted {
-            return write!(f, "{} does not exist; nothing to decommission", self.stack);
+            write!(f, "{} does not exist; nothing to decommission", self.stack)?;
+        } else {
+            write!(f, "{} deleted in {:.1}s", self.stack, self.seconds)?;
+            if self.retained.is_empty() {
+                write!(f, "; nothing was retained")?;
+            } else {
+                write!(
+                    f,
+                    "\nretained (delete these by hand when no longer needed):"
+                )?;
+                for r in &self.retained {
+                    let id = r.physical_id.as_deref().unwrap_or("-");
+                    write!(
+                        f,
+                        "\n  {} {} {id} ({})",
+                        r.logical_id, r.resource_type, r.policy
+                    )?;
+                }
+            }
         }
-        write!(f, "{} deleted in {:.1}s", self.stack, self.seconds)?;
-        if self.retained.is_empty() {
-            return write!(f, "; nothing was retained");
-        }
-        write!(
-            f,
-            "\nretained (delete these by hand when no longer needed):"
-        )?;
-        for r in &self.retained {
-            let id = r.physical_id.as_deref().unwrap_or("-");
-            write!(
-                f,
-                "\n  {} {} {id} ({})",
-                r.logical_id, r.resource_type, r.policy
-            )?;
+        if let Some(images) = &self.images {
+            write!(f, "\n{images}")?;
         }
         Ok(())
     }
 }
 
-pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
+pub async fn run(ctx: &Ctx, force: bool, with_image: bool) -> Result<()> {
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
-    let Some(existing) = cfn::describe(&clients.cfn, &name).await? else {
-        ctx.ui.result(&Decommissioned {
-            stack: name,
-            deleted: false,
-            seconds: 0.0,
-            retained: vec![],
-        });
-        return Ok(());
+    let mut result = Decommissioned {
+        stack: name.clone(),
+        deleted: false,
+        seconds: 0.0,
+        retained: vec![],
+        images: None,
     };
-    // A create in progress may be deleted (CloudFormation cancels it): that is how a stuck
-    // create is cleared. Updates must finish or be cancelled first.
-    let deletable_while_busy = ["CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"];
-    let state = stack::classify(Some(&existing.status));
-    if state == State::Busy && !deletable_while_busy.contains(&existing.status.as_str()) {
-        return Err(Error::Refused(format!(
-            "stack {name} is busy ({}); run decommission again when it has finished",
-            existing.status
-        )));
-    }
-    let retained = retained(&clients, &name).await?;
-    if ctx.dry_run {
-        ctx.ui.step(format!(
-            "dry run: would delete stack {name} ({})",
-            existing.status
-        ));
-        for r in &retained {
-            ctx.ui.info(format!(
-                "would retain {} ({}, {})",
-                r.logical_id, r.resource_type, r.policy
-            ));
+    let mut confirmed = ctx.yes;
+    if let Some(existing) = cfn::describe(&clients.cfn, &name).await? {
+        // A create in progress may be deleted (CloudFormation cancels it): that is how a stuck
+        // create is cleared. Updates must finish or be cancelled first.
+        let deletable_while_busy = ["CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"];
+        let state = stack::classify(Some(&existing.status));
+        if state == State::Busy && !deletable_while_busy.contains(&existing.status.as_str()) {
+            return Err(Error::Refused(format!(
+                "stack {name} is busy ({}); run decommission again when it has finished",
+                existing.status
+            )));
         }
-        ctx.ui.info("nothing was changed");
-        return Ok(());
+        result.retained = retained(&clients, &name).await?;
+        if ctx.dry_run {
+            show_plan(ctx, &existing.status, &result.retained, with_image);
+            return Ok(());
+        }
+        confirm(ctx, &existing.status, force, with_image)?;
+        confirmed = true;
+        let started = std::time::Instant::now();
+        delete_and_wait(ctx, &clients, &existing).await?;
+        result.deleted = true;
+        result.seconds = started.elapsed().as_secs_f64();
     }
+    if with_image {
+        result.images = Some(super::clean::clean(ctx, &clients, false, confirmed).await?);
+    }
+    ctx.ui.result(&result);
+    Ok(())
+}
+
+fn show_plan(ctx: &Ctx, status: &str, retained: &[Retained], with_image: bool) {
+    ctx.ui.step(format!(
+        "dry run: would delete stack {} ({status})",
+        ctx.env.stack_name()
+    ));
+    for r in retained {
+        ctx.ui.info(format!(
+            "would retain {} ({}, {})",
+            r.logical_id, r.resource_type, r.policy
+        ));
+    }
+    if with_image {
+        ctx.ui
+            .info("would then delete the app's images and their snapshots (clean)");
+    }
+    ctx.ui.info("nothing was changed");
+}
+
+/// Protected envs need --force; every env needs the name typed, or --yes.
+fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()> {
     if ctx.env.protected && !force {
         return Err(Error::Refused(format!(
             "env {} is protected in {}: add --force to decommission it",
@@ -95,21 +127,33 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
             ctx.env.config.path.display()
         )));
     }
-    if !ctx.yes {
-        let question = format!(
-            "This deletes stack {name} and every resource in it ({}).",
-            existing.status
-        );
-        let what = format!("decommission of {}", ctx.env.name);
-        ctx.ui.confirm_typed(&what, &question, &ctx.env.name)?;
+    if ctx.yes {
+        return Ok(());
     }
+    let images = if with_image {
+        ", then the app's images, which every env shares"
+    } else {
+        ""
+    };
+    let question = format!(
+        "This deletes stack {} and every resource in it ({status}){images}.",
+        ctx.env.stack_name()
+    );
+    ctx.ui.confirm_typed(
+        &format!("decommission of {}", ctx.env.name),
+        &question,
+        &ctx.env.name,
+    )
+}
+
+async fn delete_and_wait(ctx: &Ctx, clients: &Clients, existing: &cfn::Stack) -> Result<()> {
+    let name = &existing.name;
     ctx.ui.step(format!("deleting stack {name}"));
-    let started = std::time::Instant::now();
     let mark = Mark::existing(&clients.cfn, &existing.id).await?;
     if existing.status != "DELETE_IN_PROGRESS" {
         cfn::delete(&clients.cfn, &existing.id, &[]).await?;
     }
-    let progress = ctx.ui.stack_progress(&name, |_| None);
+    let progress = ctx.ui.stack_progress(name, |_| None);
     let waited = stack::wait(
         &clients.cfn,
         &existing.id,
@@ -118,17 +162,10 @@ pub async fn run(ctx: &Ctx, force: bool) -> Result<()> {
         &progress,
     )
     .await?;
-    let seconds = started.elapsed().as_secs_f64();
     progress.finish();
     if waited.status() != "DELETE_COMPLETE" {
-        return Err(failed(&name, &waited, |_| None));
+        return Err(failed(name, &waited, |_| None));
     }
-    ctx.ui.result(&Decommissioned {
-        stack: name,
-        deleted: true,
-        seconds,
-        retained,
-    });
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::hosts;
 use crate::process;
+use crate::ssh::SshSettings;
 use serde::Serialize;
 use std::fmt;
 use std::io::Write;
@@ -130,7 +131,7 @@ pub async fn deploy(
     ));
     let results = run_playbooks(
         ctx,
-        &reach,
+        &reach.ssh,
         runs,
         inventory_file.path(),
         vars_file.path(),
@@ -141,6 +142,7 @@ pub async fn deploy(
         return Err(Error::Child {
             what: format!("playbook {} for group {}", failed.playbook, failed.label),
             code: failed.exit_code,
+            hint: None,
         });
     }
     ctx.ui.result(&Deployed {
@@ -154,9 +156,9 @@ pub async fn deploy(
 }
 
 /// Run the playbooks, at most `parallel` at once, each line prefixed by its group.
-async fn run_playbooks(
+pub(crate) async fn run_playbooks(
     ctx: &Ctx,
-    reach: &Reach,
+    ssh: &SshSettings,
     runs: Vec<PlaybookRun>,
     inventory: &Path,
     vars: &Path,
@@ -166,7 +168,7 @@ async fn run_playbooks(
     let color = ctx.ui.stderr_tty;
     let mut set = tokio::task::JoinSet::new();
     for run in runs {
-        let cmd = ansible::playbook_command(&run, inventory, vars, &reach.ssh, color);
+        let cmd = ansible::playbook_command(&run, inventory, vars, ssh, color);
         let (ui, slots) = (ctx.ui.clone(), slots.clone());
         set.spawn(async move {
             let _slot = slots
@@ -199,7 +201,10 @@ async fn run_playbooks(
 }
 
 /// A JSON file only we can read (mode 0600), removed when dropped.
-fn private_json(prefix: &str, value: &serde_json::Value) -> Result<tempfile::NamedTempFile> {
+pub(crate) fn private_json(
+    prefix: &str,
+    value: &serde_json::Value,
+) -> Result<tempfile::NamedTempFile> {
     let io = |e: std::io::Error| Error::Local(format!("writing a temporary file: {e}"));
     let mut file = tempfile::Builder::new()
         .prefix(prefix)

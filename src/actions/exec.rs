@@ -94,6 +94,7 @@ pub async fn run(ctx: &Ctx, args: &ExecArgs) -> Result<()> {
             failed.join(", ")
         ),
         code: 1,
+        hint: None,
     })
 }
 

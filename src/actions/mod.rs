@@ -1,5 +1,7 @@
 //! One file per action. Each `run` reads as the steps the README lists for it.
 
+pub mod bake;
+pub mod clean;
 pub mod commission;
 pub mod decommission;
 pub mod deploy;
@@ -8,9 +10,11 @@ pub mod exec;
 pub mod inventory;
 pub mod push;
 pub mod reach;
+pub mod settle;
 pub mod ssh;
 pub mod status;
 pub mod template;
+pub mod update;
 pub mod validate;
 
 use crate::aws::{Clients, Target};

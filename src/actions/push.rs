@@ -34,7 +34,12 @@ pub async fn run(ctx: &Ctx, name: Option<&str>) -> Result<()> {
         Some(name) => one_fragment(ctx, name)?,
     };
     let clients = ctx.clients().await?;
-    let pushed = upload(ctx, &clients, name.unwrap_or("template"), &merged).await?;
+    let folder = if name == Some("image") {
+        "image"
+    } else {
+        ctx.env.name.as_str()
+    };
+    let pushed = upload_as(ctx, &clients, name.unwrap_or("template"), folder, &merged).await?;
     ctx.ui.result(&pushed);
     Ok(())
 }
@@ -67,8 +72,20 @@ fn one_fragment(ctx: &Ctx, name: &str) -> Result<Merged> {
 /// Make sure the bucket exists (private, encrypted), then put the body under its hash unless
 /// it is already there. With --dry-run, only say where it would go.
 pub async fn upload(ctx: &Ctx, clients: &Clients, name: &str, merged: &Merged) -> Result<Pushed> {
+    upload_as(ctx, clients, name, &ctx.env.name, merged).await
+}
+
+/// As `upload`, under `<app>/<folder>/`: the image stack's template goes under `image/`, since
+/// the image belongs to no env.
+pub async fn upload_as(
+    ctx: &Ctx,
+    clients: &Clients,
+    name: &str,
+    folder: &str,
+    merged: &Merged,
+) -> Result<Pushed> {
     let bucket = &ctx.env.config.bucket;
-    let key = names::template_key(ctx.env.app(), &ctx.env.name, &merged.sha256());
+    let key = names::template_key(ctx.env.app(), folder, &merged.sha256());
     let mut pushed = Pushed {
         name: name.to_owned(),
         url: names::template_url(bucket, &clients.region, &key),

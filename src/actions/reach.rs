@@ -57,19 +57,7 @@ impl Reach {
         }
         let hosts = found.running((ctx.env.app(), &ctx.env.name), ctx.env.config.address)?;
         let known = KnownHosts::for_env(ctx.env.app(), &ctx.env.name)?;
-        let ssh = SshSettings {
-            user: ctx.env.config.ssh_user.clone(),
-            // Absolute, so child programs and printed commands work from any folder.
-            key_file: ctx
-                .env
-                .config
-                .ssh_key_file
-                .as_deref()
-                .map(std::path::absolute)
-                .transpose()
-                .map_err(|e| Error::Local(format!("ssh_key_file: {e}")))?,
-            known_hosts: known.file.clone(),
-        };
+        let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone())?;
         Ok(Self {
             stack,
             hosts,

@@ -36,6 +36,9 @@ pub struct StackEvent {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The resource's own id; for a nested stack, its stack id (where its events are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
 }
 
 impl StackEvent {
@@ -50,6 +53,7 @@ pub struct StackResource {
     pub physical_id: Option<String>,
     pub resource_type: String,
     pub status: String,
+    pub reason: Option<String>,
 }
 
 /// What CreateStack needs. Parameter values may be secrets: this type is never printed.
@@ -207,6 +211,10 @@ fn to_event(e: &aws_sdk_cloudformation::types::StackEvent) -> StackEvent {
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default(),
         reason: e.resource_status_reason().map(str::to_owned),
+        physical_id: e
+            .physical_resource_id()
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned),
     }
 }
 
@@ -228,6 +236,7 @@ pub async fn resources(cfn: &Client, stack: &str) -> Result<Vec<StackResource>> 
                     .resource_status()
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default(),
+                reason: r.resource_status_reason().map(str::to_owned),
             }
         }));
     }
@@ -245,4 +254,222 @@ pub async fn deployed_template(cfn: &Client, stack: &str) -> Result<serde_json::
     let body = out.template_body().unwrap_or("{}");
     serde_json::from_str(body)
         .map_err(|e| Error::Local(format!("stack {stack}: its template is not JSON: {e}")))
+}
+
+/// What CreateChangeSet needs: the same inputs as a create, for an existing stack.
+/// Parameter values may be secrets: this type is never printed.
+pub struct ChangeSetRequest<'a> {
+    /// The stack's name (the emulator does not take its id here).
+    pub stack: &'a str,
+    pub name: &'a str,
+    /// Makes the SDK's retries of this call idempotent.
+    pub token: &'a str,
+    pub template_url: &'a str,
+    pub parameters: &'a [(String, String)],
+    pub tags: &'a [(String, String)],
+    pub capabilities: Vec<Capability>,
+}
+
+/// A change set as CloudFormation describes it, with every page of its changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeSet {
+    pub id: String,
+    pub name: String,
+    pub stack_id: String,
+    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, ...
+    pub status: String,
+    /// AVAILABLE once it can be executed.
+    pub execution_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub changes: Vec<ResourceChange>,
+}
+
+/// One resource change of a change set.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import or Dynamic.
+    pub action: String,
+    pub logical_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    /// True, Conditional or False; only for Modify, and only where the API says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// What parts changed: Properties, Tags, Metadata, ...
+    pub scope: Vec<String>,
+    /// The changed properties by name ("InstanceType"), and "Tags", where the API says.
+    pub changed: Vec<String>,
+}
+
+/// Create a change set (type UPDATE) and return its id. Every parameter is sent explicitly:
+/// UsePreviousValue is never used.
+pub async fn create_change_set(cfn: &Client, req: &ChangeSetRequest<'_>) -> Result<String> {
+    let out = cfn
+        .create_change_set()
+        .stack_name(req.stack)
+        .change_set_name(req.name)
+        .client_token(req.token)
+        .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Update)
+        .template_url(req.template_url)
+        .set_parameters(Some(sdk_parameters(req.parameters)))
+        .set_tags(Some(sdk_tags(req.tags)))
+        .set_capabilities(Some(req.capabilities.clone()))
+        .send()
+        .await
+        .map_err(aws(format!(
+            "creating a change set for stack {}",
+            req.stack
+        )))?;
+    Ok(out.id().unwrap_or(req.name).to_owned())
+}
+
+/// The change set's status and, across every page, its changes.
+pub async fn describe_change_set(cfn: &Client, stack_id: &str, id: &str) -> Result<ChangeSet> {
+    let context = || format!("describing change set {id}");
+    let mut pages = cfn
+        .describe_change_set()
+        .stack_name(stack_id)
+        .change_set_name(id)
+        .into_paginator()
+        .send();
+    let first = pages
+        .next()
+        .await
+        .ok_or_else(|| Error::Local(format!("{}: empty answer", context())))?
+        .map_err(aws(context()))?;
+    let mut set = ChangeSet {
+        id: first.change_set_id().unwrap_or(id).to_owned(),
+        name: first.change_set_name().unwrap_or_default().to_owned(),
+        stack_id: first.stack_id().unwrap_or(stack_id).to_owned(),
+        status: first.status().map_or("UNKNOWN", |s| s.as_str()).to_owned(),
+        execution_status: first
+            .execution_status()
+            .map_or("UNKNOWN", |s| s.as_str())
+            .to_owned(),
+        reason: first.status_reason().map(str::to_owned),
+        changes: to_changes(first.changes()),
+    };
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws(context()))?;
+        set.changes.extend(to_changes(page.changes()));
+    }
+    Ok(set)
+}
+
+fn to_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<ResourceChange> {
+    changes
+        .iter()
+        .filter_map(|c| c.resource_change())
+        .map(|r| {
+            let mut changed: Vec<String> = Vec::new();
+            for target in r.details().iter().filter_map(|d| d.target()) {
+                let what = match (target.attribute().map(|a| a.as_str()), target.name()) {
+                    (Some("Properties"), Some(name)) => name.to_owned(),
+                    (Some(attribute), _) => attribute.to_owned(),
+                    (None, Some(name)) => name.to_owned(),
+                    (None, None) => continue,
+                };
+                if !changed.contains(&what) {
+                    changed.push(what);
+                }
+            }
+            ResourceChange {
+                action: r.action().map_or("Unknown", |a| a.as_str()).to_owned(),
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: r.physical_resource_id().map(str::to_owned),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                replacement: r.replacement().map(|p| p.as_str().to_owned()),
+                scope: r.scope().iter().map(|s| s.as_str().to_owned()).collect(),
+                changed,
+            }
+        })
+        .collect()
+}
+
+pub async fn execute_change_set(cfn: &Client, stack_id: &str, id: &str, token: &str) -> Result<()> {
+    cfn.execute_change_set()
+        .stack_name(stack_id)
+        .change_set_name(id)
+        .client_request_token(token)
+        .send()
+        .await
+        .map_err(aws(format!("executing change set {id}")))?;
+    Ok(())
+}
+
+pub async fn delete_change_set(cfn: &Client, stack_id: &str, id: &str) -> Result<()> {
+    cfn.delete_change_set()
+        .stack_name(stack_id)
+        .change_set_name(id)
+        .send()
+        .await
+        .map_err(aws(format!("deleting change set {id}")))?;
+    Ok(())
+}
+
+/// ContinueUpdateRollback, for a stack in UPDATE_ROLLBACK_FAILED; `skip` becomes ResourcesToSkip.
+pub async fn continue_update_rollback(cfn: &Client, stack_id: &str, skip: &[String]) -> Result<()> {
+    cfn.continue_update_rollback()
+        .stack_name(stack_id)
+        .set_resources_to_skip((!skip.is_empty()).then(|| skip.to_vec()))
+        .send()
+        .await
+        .map_err(aws(format!("continuing the rollback of stack {stack_id}")))?;
+    Ok(())
+}
+
+/// RollbackStack, for a stack in UPDATE_FAILED (or CREATE_FAILED) with rollback disabled.
+pub async fn rollback_stack(cfn: &Client, stack_id: &str) -> Result<()> {
+    cfn.rollback_stack()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(aws(format!("rolling back stack {stack_id}")))?;
+    Ok(())
+}
+
+/// The parameter values the stack runs with now, as CloudFormation reports them (NoEcho values
+/// come back as ****). Kept apart from `Stack`, which is printed.
+pub async fn stack_parameters(cfn: &Client, stack: &str) -> Result<Vec<(String, String)>> {
+    let out = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws(format!("describing stack {stack}")))?;
+    Ok(out
+        .stacks()
+        .first()
+        .map(|s| {
+            s.parameters()
+                .iter()
+                .map(|p| {
+                    (
+                        p.parameter_key().unwrap_or_default().to_owned(),
+                        p.parameter_value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn sdk_parameters(parameters: &[(String, String)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }

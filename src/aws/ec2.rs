@@ -2,7 +2,7 @@
 
 use super::to_chrono;
 use crate::error::{aws, Result};
-use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -66,15 +66,127 @@ fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
         public_dns: nonempty(i.public_dns_name()),
         launch_time: i.launch_time().map(to_chrono),
         image_id: nonempty(i.image_id()),
-        tags: i
-            .tags()
+        tags: tag_map(i.tags()),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Image {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub created: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Snapshots of its block device mappings (what deregistering leaves behind).
+    pub snapshot_ids: Vec<String>,
+}
+
+/// Our own images (owner self) matching the filters. Never lists the public catalogue.
+pub async fn own_images(ec2: &Client, filters: &[(&str, &str)]) -> Result<Vec<Image>> {
+    let mut req = ec2.describe_images().owners("self");
+    for (k, v) in filters {
+        req = req.filters(Filter::builder().name(*k).values(*v).build());
+    }
+    let out = req.send().await.map_err(aws("listing images"))?;
+    Ok(out.images().iter().map(to_image).collect())
+}
+
+pub async fn image(ec2: &Client, id: &str) -> Result<Option<Image>> {
+    let out = ec2
+        .describe_images()
+        .owners("self")
+        .image_ids(id)
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out.images().first().map(to_image)),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("InvalidAMIID.NotFound") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws(format!("describing image {id}"))(e)),
+    }
+}
+
+fn to_image(i: &aws_sdk_ec2::types::Image) -> Image {
+    Image {
+        id: i.image_id().unwrap_or_default().to_owned(),
+        name: i.name().unwrap_or_default().to_owned(),
+        state: i.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        created: i.creation_date().map(str::to_owned),
+        tags: tag_map(i.tags()),
+        snapshot_ids: i
+            .block_device_mappings()
             .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
+            .filter_map(|m| m.ebs()?.snapshot_id().map(str::to_owned))
             .collect(),
     }
+}
+
+/// Create an image of the instance, tagged in the same call, so it never exists untagged.
+pub async fn create_image(
+    ec2: &Client,
+    instance_id: &str,
+    name: &str,
+    tags: &[(String, String)],
+) -> Result<String> {
+    let tag_list: Vec<Tag> = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let out = ec2
+        .create_image()
+        .instance_id(instance_id)
+        .name(name)
+        .description(format!("{name}, baked by manage"))
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Image)
+                .set_tags(Some(tag_list))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(aws(format!("creating image {name} from {instance_id}")))?;
+    Ok(out.image_id().unwrap_or_default().to_owned())
+}
+
+pub async fn deregister_image(ec2: &Client, id: &str) -> Result<()> {
+    ec2.deregister_image()
+        .image_id(id)
+        .send()
+        .await
+        .map_err(aws(format!("deregistering image {id}")))?;
+    Ok(())
+}
+
+pub async fn delete_snapshot(ec2: &Client, id: &str) -> Result<()> {
+    ec2.delete_snapshot()
+        .snapshot_id(id)
+        .send()
+        .await
+        .map_err(aws(format!("deleting snapshot {id}")))?;
+    Ok(())
+}
+
+pub async fn terminate(ec2: &Client, ids: &[String]) -> Result<()> {
+    ec2.terminate_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map_err(aws("terminating instances"))?;
+    Ok(())
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
 }

@@ -68,6 +68,14 @@ impl Mark {
         }
     }
 
+    /// Events from `since` on belong to the operation (a fixed point in time, for tests).
+    pub fn since(since: DateTime<Utc>) -> Self {
+        Self {
+            since,
+            seen: HashSet::new(),
+        }
+    }
+
     /// For an operation on an existing stack: remember the events it has now.
     pub async fn existing(client: &aws_sdk_cloudformation::Client, stack_id: &str) -> Result<Self> {
         let mut mark = Self::new_stack();

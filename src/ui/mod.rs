@@ -1,6 +1,7 @@
 //! The screen. Commands decide what to say; this module decides how: steps and progress on
 //! stderr, results on stdout (text or JSON), and confirmations on the terminal.
 
+pub mod changes;
 mod progress;
 mod table;
 

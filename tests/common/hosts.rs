@@ -166,6 +166,9 @@ pub fn reachable_project(moto: &Moto, octet: u8) -> Project {
         c["ssh_user"] = "root".into();
         c["ssh_key_file"] = "id".into();
         c["timeouts"]["ssh"] = 60.into();
+        // The image stack's network, out of the envs' way.
+        c["parameters"]["BakeVpcCidr"] = format!("10.{octet}.0.0/16").into();
+        c["parameters"]["BakeSubnetCidr"] = format!("10.{octet}.250.0/24").into();
         for env in ["staging", "production"] {
             c["environments"][env]["parameters"]["VpcCidr"] = format!("10.{octet}.0.0/16").into();
             c["environments"][env]["parameters"]["SubnetCidr"] =

@@ -1,0 +1,385 @@
+//! `bake`: make the app's image when there is none (or with `--rebake`): create the image
+//! stack from `formations/image.*`, wait until its instance answers on SSH, run
+//! `playbooks/image.yml` on it, create the image (tagged from the start) and wait until it is
+//! available, then delete the image stack. A failed playbook keeps the instance, so the next
+//! `bake` continues from it.
+
+use super::deploy::{private_json, run_playbooks};
+use super::{push, Ctx};
+use crate::ansible::{Inventory, PlaybookRun};
+use crate::aws::cloudformation::{self as cfn, CreateRequest};
+use crate::aws::ec2::{self, Image, Instance};
+use crate::aws::Clients;
+use crate::error::{Error, Result};
+use crate::formation::Formation;
+use crate::hosts::{self, Host};
+use crate::image;
+use crate::known_hosts::KnownHosts;
+use crate::ssh::{self, SshSettings};
+use crate::stack::{self, Mark, State};
+use crate::{names, process};
+use serde::Serialize;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+#[derive(Serialize)]
+pub struct Baked {
+    pub image_id: String,
+    pub name: String,
+    /// False when an image existed and nothing was baked.
+    pub baked: bool,
+    /// Each step and the seconds it took.
+    pub steps: Vec<(String, f64)>,
+}
+
+impl fmt::Display for Baked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.baked {
+            return write!(
+                f,
+                "image {} ({}) exists; nothing to bake (use --rebake for a new one)",
+                self.name, self.image_id
+            );
+        }
+        write!(f, "baked image {} ({})", self.name, self.image_id)?;
+        for (step, secs) in &self.steps {
+            write!(f, "\n  {step:<28} {secs:>6.1}s")?;
+        }
+        write!(
+            f,
+            "\nrunning envs keep their old image until they are updated (manage <env> update)"
+        )
+    }
+}
+
+/// Checks made before any AWS call: the image fragment and playbook, Ansible, the key file.
+pub fn preflight(ctx: &Ctx) -> Result<()> {
+    Formation::build_image(&ctx.env)?.ensure_valid()?;
+    let playbook = ctx.env.config.playbooks.join("image.yml");
+    if !playbook.is_file() {
+        return Err(Error::input(format!(
+            "{}: not found: bake runs it on the image instance",
+            playbook.display()
+        )));
+    }
+    super::deploy::preflight(ctx)
+}
+
+pub async fn run(ctx: &Ctx, rebake: bool) -> Result<()> {
+    preflight(ctx)?;
+    let clients = ctx.clients().await?;
+    let baked = ensure(ctx, &clients, rebake).await?;
+    ctx.ui.result(&baked);
+    Ok(())
+}
+
+/// The current image, baking one first when there is none or `rebake` is asked for.
+pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked> {
+    let app = ctx.env.app();
+    let images = ec2::own_images(&clients.ec2, &[("tag:App", app), ("tag:Group", "image")]).await?;
+    if let (false, Some(current)) = (rebake, image::newest(&images)) {
+        return Ok(Baked {
+            image_id: current.id.clone(),
+            name: current.name.clone(),
+            baked: false,
+            steps: vec![],
+        });
+    }
+    if ctx.dry_run {
+        ctx.ui.info(format!(
+            "would bake a new image from {} with {}",
+            ctx.env.config.base_ami,
+            ctx.env.config.playbooks.join("image.yml").display()
+        ));
+        return Ok(Baked {
+            image_id: ctx.env.config.base_ami.clone(),
+            name: "(not baked: dry run)".into(),
+            baked: false,
+            steps: vec![],
+        });
+    }
+    let mut steps = Vec::new();
+    let mut timed = |name: &str, started: Instant| {
+        steps.push((name.to_owned(), started.elapsed().as_secs_f64()))
+    };
+
+    let t = Instant::now();
+    ctx.ui
+        .step(format!("bake: image stack {}", names::image_name(app)));
+    let instance = image_instance(ctx, clients).await?;
+    timed("image stack and instance", t);
+
+    let t = Instant::now();
+    run_image_playbook(ctx, &instance).await?;
+    timed("image.yml", t);
+
+    let t = Instant::now();
+    let name = image::new_name(
+        app,
+        &ec2::own_images(
+            &clients.ec2,
+            &[("name", &format!("{}*", names::image_name(app)))],
+        )
+        .await?,
+        chrono::Utc::now(),
+    );
+    let made = create_image(ctx, clients, &instance, &name).await?;
+    timed("image available", t);
+
+    let t = Instant::now();
+    delete_image_stack(ctx, clients).await?;
+    timed("image stack deleted", t);
+    Ok(Baked {
+        image_id: made.id,
+        name: made.name,
+        baked: true,
+        steps,
+    })
+}
+
+/// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
+async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
+    let name = names::image_name(ctx.env.app());
+    loop {
+        let existing = cfn::describe(&clients.cfn, &name).await?;
+        match stack::classify(existing.as_ref().map(|s| s.status.as_str())) {
+            State::Ready => {
+                if let Some(i) = running_bake_instance(ctx, clients).await? {
+                    ctx.ui.info(format!(
+                        "continuing from the image instance {} an earlier bake kept",
+                        i.id
+                    ));
+                    return Ok(i);
+                }
+                delete_image_stack(ctx, clients).await?;
+            }
+            State::Absent | State::Deleted => {
+                create_image_stack(ctx, clients).await?;
+                return running_bake_instance(ctx, clients).await?.ok_or_else(|| {
+                    Error::Local(format!("stack {name} is complete but has no running instance tagged App={}, Group=image", ctx.env.app()))
+                });
+            }
+            // Busy, or left failed by an earlier run: wait for it, or remove it, then look again.
+            State::Busy => {
+                let s = existing.expect("a busy stack exists");
+                let progress = ctx.ui.stack_progress(&name, |_| None);
+                stack::wait(
+                    &clients.cfn,
+                    &s.id,
+                    Mark::existing(&clients.cfn, &s.id).await?,
+                    ctx.stack_pacing(),
+                    &progress,
+                )
+                .await?;
+            }
+            _ => {
+                delete_image_stack(ctx, clients).await?;
+            }
+        }
+    }
+}
+
+async fn running_bake_instance(ctx: &Ctx, clients: &Clients) -> Result<Option<Instance>> {
+    let mut found = ec2::tagged_instances(
+        &clients.ec2,
+        &[("App", ctx.env.app()), ("Group", "image")],
+        &["running"],
+    )
+    .await?;
+    found.sort_by(|a, b| (a.launch_time, &a.id).cmp(&(b.launch_time, &b.id)));
+    Ok(found.pop())
+}
+
+async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
+    let formation = Formation::build_image(&ctx.env)?;
+    formation.ensure_valid()?;
+    let app = ctx.env.app();
+    let name = names::image_name(app);
+    let pushed = push::upload_as(ctx, clients, "image", "image", &formation.merged).await?;
+    let parameters = formation.resolved_parameters()?;
+    let tags = vec![
+        ("Name".to_owned(), name.clone()),
+        ("App".to_owned(), app.to_owned()),
+        ("Group".to_owned(), "image".to_owned()),
+    ];
+    let request = CreateRequest {
+        name: &name,
+        token: format!("manage-bake-{}", chrono::Utc::now().timestamp_millis()),
+        template_url: &pushed.url,
+        parameters: &parameters,
+        tags: &tags,
+        capabilities: vec![],
+    };
+    let mark = Mark::new_stack();
+    let id = cfn::create(&clients.cfn, &request).await?;
+    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
+    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
+    progress.finish();
+    if waited.status() != "CREATE_COMPLETE" {
+        return Err(super::commission::failed(&name, &waited, |id| {
+            formation.defined_in(id)
+        }));
+    }
+    Ok(())
+}
+
+/// Wait for SSH, then run image.yml. On failure the instance stays, and the error says how to
+/// go on from it or remove it.
+async fn run_image_playbook(ctx: &Ctx, instance: &Instance) -> Result<()> {
+    let app = ctx.env.app();
+    let address = hosts::address_of(instance, ctx.env.config.address).ok_or_else(|| {
+        Error::Local(format!(
+            "image instance {} has no {:?} address",
+            instance.id, ctx.env.config.address
+        ))
+    })?;
+    let host = Host {
+        name: names::image_name(app),
+        group: "image".into(),
+        index: 0,
+        address,
+        instance_id: instance.id.clone(),
+        instance: instance.clone(),
+    };
+    let known = KnownHosts::for_env(app, "image")?;
+    known.forget_reused(std::slice::from_ref(&host)).await?;
+    let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone())?;
+    ctx.ui.step(format!(
+        "bake: waiting for SSH on {} ({})",
+        host.instance_id, host.address
+    ));
+    ssh::wait_until_answering(std::slice::from_ref(&host), ctx.env.config.timeouts.ssh).await?;
+    let mut inventory = Inventory::new(vec![host.clone()], app, "", &[]);
+    inventory.vars.remove("env");
+    inventory
+        .vars
+        .insert("base_ami".into(), ctx.env.config.base_ami.clone().into());
+    let inventory_file = private_json("manage-inventory-", &inventory.static_file())?;
+    let vars_file = private_json(
+        "manage-vars-",
+        &serde_json::Value::Object(inventory.vars.clone()),
+    )?;
+    let run = PlaybookRun {
+        label: "image".into(),
+        playbook: ctx.env.config.playbooks.join("image.yml"),
+        limit: vec!["image".into()],
+    };
+    ctx.ui.step("bake: running image.yml");
+    let result = run_playbooks(
+        ctx,
+        &ssh,
+        vec![run],
+        inventory_file.path(),
+        vars_file.path(),
+        1,
+    )
+    .await?;
+    let code = result.first().map_or(1, |r| r.exit_code);
+    if code == 0 {
+        return Ok(());
+    }
+    let env = &ctx.env.name;
+    Err(Error::Child {
+        what: format!("playbook image.yml on the image instance {} ({})", host.instance_id, host.address),
+        code,
+        hint: Some(format!("the instance is kept: fix the playbook and run `manage {env} bake` to continue from it, or `manage {env} clean` to remove it")),
+    })
+}
+
+/// Create the image, tagged in the same call, and wait until it is available. A failed or
+/// late image is deregistered (with its snapshots), so no half-made image is left.
+async fn create_image(
+    ctx: &Ctx,
+    clients: &Clients,
+    instance: &Instance,
+    name: &str,
+) -> Result<Image> {
+    let app = ctx.env.app();
+    let commit = playbooks_commit(ctx).await;
+    let tags = image::tags(
+        app,
+        name,
+        &ctx.env.config.base_ami,
+        commit.as_deref(),
+        chrono::Utc::now(),
+    );
+    ctx.ui
+        .step(format!("bake: creating image {name} from {}", instance.id));
+    let id = ec2::create_image(&clients.ec2, &instance.id, name, &tags).await?;
+    match wait_available(clients, &id, ctx.env.config.timeouts.image).await {
+        Ok(image) => Ok(image),
+        Err(e) => {
+            if let Ok(Some(partial)) = ec2::image(&clients.ec2, &id).await {
+                let _ = ec2::deregister_image(&clients.ec2, &id).await;
+                for snap in &partial.snapshot_ids {
+                    let _ = ec2::delete_snapshot(&clients.ec2, snap).await;
+                }
+                ctx.ui
+                    .info(format!("deregistered the unfinished image {id}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn wait_available(clients: &Clients, id: &str, deadline: Duration) -> Result<Image> {
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match ec2::image(&clients.ec2, id).await? {
+            Some(i) if i.state == "available" => return Ok(i),
+            Some(i)
+                if matches!(
+                    i.state.as_str(),
+                    "failed" | "error" | "invalid" | "deregistered"
+                ) =>
+            {
+                return Err(Error::Local(format!(
+                    "image {id} ended in state {}",
+                    i.state
+                )));
+            }
+            _ => {}
+        }
+        if started.elapsed() + delay > deadline {
+            return Err(Error::Timeout {
+                waiting_for: format!("image {id} to become available"),
+                after: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The playbooks' git commit, when they are in a git work tree (a tag on the image).
+async fn playbooks_commit(ctx: &Ctx) -> Option<String> {
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("-C")
+        .arg(&ctx.env.config.playbooks)
+        .args(["rev-parse", "--short=12", "HEAD"]);
+    let out = process::capture(cmd, "git").await.ok()?;
+    (out.code == 0)
+        .then(|| out.stdout.trim().to_owned())
+        .filter(|c| !c.is_empty())
+}
+
+/// Delete the image stack (if there is one) and wait until it is gone.
+pub async fn delete_image_stack(ctx: &Ctx, clients: &Clients) -> Result<bool> {
+    let name = names::image_name(ctx.env.app());
+    let Some(s) = cfn::describe(&clients.cfn, &name).await? else {
+        return Ok(false);
+    };
+    ctx.ui.step(format!("deleting stack {name}"));
+    let mark = Mark::existing(&clients.cfn, &s.id).await?;
+    if s.status != "DELETE_IN_PROGRESS" {
+        cfn::delete(&clients.cfn, &s.id, &[]).await?;
+    }
+    let progress = ctx.ui.stack_progress(&name, |_| None);
+    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
+    progress.finish();
+    if waited.status() != "DELETE_COMPLETE" {
+        return Err(super::commission::failed(&name, &waited, |_| None));
+    }
+    Ok(true)
+}

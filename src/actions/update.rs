@@ -1,0 +1,411 @@
+//! `update`: validate and push, create a change set from the S3 URL (every parameter explicit,
+//! the same tags), show it, refuse to replace or remove what holds data without
+//! --allow-replace, confirm, execute, wait with progress, print the outputs, then deploy.
+//! "No changes" is success; a dry run only shows the change set. Either way the change set is
+//! deleted, so nothing is left behind.
+
+use super::settle::settle;
+use super::{commission::write_outputs, deploy, Ctx};
+use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
+use crate::aws::{s3, Clients};
+use crate::cli::{Output, UpdateArgs};
+use crate::error::{Error, Result};
+use crate::formation::Formation;
+use crate::names;
+use crate::stack::changeset::{self, Change, ParamChange, Risk};
+use crate::stack::{self, failure, Intent, Mark, Operator, Pacing, Settled};
+use aws_sdk_cloudformation::types::Capability;
+use aws_sdk_cloudformation::Client;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Updated,
+    NoChanges,
+    DryRun,
+}
+
+/// The change set and what became of it: text and `--output json` from one value.
+#[derive(Debug, Serialize)]
+pub struct Updated {
+    pub stack: String,
+    pub outcome: Outcome,
+    /// The stack's status at the end.
+    pub status: String,
+    /// None when CloudFormation said "no changes" without making one.
+    pub change_set: Option<String>,
+    pub parameters: Vec<ParamChange>,
+    pub changes: Vec<Change>,
+    /// Replacements and removals that need --allow-replace.
+    pub needs_allow_replace: Vec<Risk>,
+    pub seconds: f64,
+    pub outputs: Vec<StackOutput>,
+}
+
+impl Updated {
+    /// The stack as it is, before (or without) a change.
+    fn unchanged(stack: &Stack, change_set: Option<&str>) -> Self {
+        Self {
+            stack: stack.name.clone(),
+            outcome: Outcome::NoChanges,
+            status: stack.status.clone(),
+            change_set: change_set.map(str::to_owned),
+            parameters: vec![],
+            changes: vec![],
+            needs_allow_replace: vec![],
+            seconds: 0.0,
+            outputs: stack.outputs.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Updated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.outcome {
+            Outcome::NoChanges => write!(
+                f,
+                "{}: no changes{}; the stack is still {}",
+                self.stack,
+                if self.change_set.is_some() {
+                    "; the change set was deleted"
+                } else {
+                    ""
+                },
+                self.status
+            ),
+            Outcome::DryRun => {
+                writeln!(
+                    f,
+                    "{}",
+                    crate::ui::changes::render(&self.parameters, &self.changes)
+                )?;
+                for r in &self.needs_allow_replace {
+                    writeln!(f, "needs --allow-replace: {r}")?;
+                }
+                write!(
+                    f,
+                    "dry run: {} resource change(s) and {} parameter change(s) to {} not applied; the change set was deleted",
+                    self.changes.len(),
+                    self.parameters.len(),
+                    self.stack
+                )
+            }
+            Outcome::Updated => {
+                writeln!(
+                    f,
+                    "{} {} in {:.1}s ({} resource change(s))",
+                    self.stack,
+                    self.status,
+                    self.seconds,
+                    self.changes.len()
+                )?;
+                write_outputs(f, &self.outputs)
+            }
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
+    let formation = super::validate::checked(ctx, &image_id(ctx))?;
+    if !args.no_deploy {
+        deploy::preflight(ctx)?;
+    }
+    let parameters = formation.resolved_parameters()?;
+    let clients = ctx.clients().await?;
+    let stack = match settle(ctx, &clients, Intent::Update, &args.stack, &[]).await? {
+        Settled::Present(stack) => stack,
+        Settled::Previewed(_) => {
+            ctx.ui.info("dry run: nothing was changed");
+            return Ok(());
+        }
+        Settled::Absent => {
+            return Err(Error::input(format!(
+                "stack {} does not exist: commission it first",
+                ctx.env.stack_name()
+            )))
+        }
+    };
+    let template_url = store_template(ctx, &clients, &formation).await?;
+    let shown = formation.shown_parameters();
+    let proposed = serde_json::Value::Object(formation.merged.body.clone());
+    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
+    let defined_in = |id: &str| formation.defined_in(id);
+    let proposal = Proposal {
+        stack: &stack,
+        template_url: &template_url,
+        template: &proposed,
+        parameters: &parameters,
+        shown: &shown,
+        tags: &tags,
+        capabilities: capabilities(&formation),
+        defined_in: &defined_in,
+    };
+    let options = Options {
+        env: &ctx.env.name,
+        dry_run: ctx.dry_run,
+        allow_replace: args.allow_replace,
+        protected: ctx.env.protected,
+        pacing: ctx.stack_pacing(),
+    };
+    let updated = apply(ctx, &clients.cfn, &proposal, &options)
+        .await
+        .map_err(|e| with_json_failure(ctx, e))?;
+    ctx.ui.result(&updated);
+    if updated.outcome == Outcome::DryRun || args.no_deploy {
+        return Ok(());
+    }
+    ctx.ui.step("deploying");
+    deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL).await
+}
+
+/// The image the env runs. One place, so that it follows the image work.
+fn image_id(ctx: &Ctx) -> String {
+    ctx.env.config.base_ami.clone()
+}
+
+/// A change set is made from a template in S3, even for a dry run: upload it (private,
+/// content-addressed, so an unchanged template is not uploaded again and nothing the env runs
+/// on changes).
+async fn store_template(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<String> {
+    let bucket = &ctx.env.config.bucket;
+    let merged = &formation.merged;
+    let key = names::template_key(ctx.env.app(), &ctx.env.name, &merged.sha256());
+    ctx.ui.step("pushing the template");
+    if !s3::bucket_exists(&clients.s3, bucket).await? {
+        ctx.ui
+            .info(format!("creating private, encrypted bucket {bucket}"));
+        s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
+    }
+    if !s3::object_exists(&clients.s3, bucket, &key).await? {
+        s3::put_json(&clients.s3, bucket, &key, merged.to_json()).await?;
+    }
+    let url = names::template_url(bucket, &clients.region, &key);
+    ctx.ui.info(&url);
+    Ok(url)
+}
+
+fn capabilities(formation: &Formation) -> Vec<Capability> {
+    let mut caps = Vec::new();
+    if formation.merged.needs_iam() {
+        caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
+    }
+    if formation.merged.needs_auto_expand() {
+        caps.push(Capability::CapabilityAutoExpand);
+    }
+    caps
+}
+
+/// With `--output json`, a failed stack operation's summary goes to stdout as JSON too.
+fn with_json_failure(ctx: &Ctx, e: Error) -> Error {
+    if let (Output::Json, Error::StackFailed(failure)) = (ctx.ui.output, &e) {
+        ctx.ui.result(failure.as_ref());
+    }
+    e
+}
+
+/// What the stack should become.
+pub struct Proposal<'a> {
+    pub stack: &'a Stack,
+    pub template_url: &'a str,
+    /// The merged template, for the DeletionPolicy of what changes.
+    pub template: &'a serde_json::Value,
+    /// Values to send; may hold secrets, never printed.
+    pub parameters: &'a [(String, String)],
+    /// The same values as shown to a person (secrets as ****).
+    pub shown: &'a [(String, String)],
+    pub tags: &'a [(String, String)],
+    pub capabilities: Vec<Capability>,
+    /// "fragment:line" of a logical id.
+    pub defined_in: &'a dyn Fn(&str) -> Option<String>,
+}
+
+pub struct Options<'a> {
+    pub env: &'a str,
+    pub dry_run: bool,
+    pub allow_replace: bool,
+    pub protected: bool,
+    pub pacing: Pacing,
+}
+
+/// Change set, show, judge, confirm, execute, wait. The stack is settled (ready) already.
+pub async fn apply(
+    op: &dyn Operator,
+    client: &Client,
+    p: &Proposal<'_>,
+    o: &Options<'_>,
+) -> Result<Updated> {
+    let started = std::time::Instant::now();
+    let Some(set) = create_change_set(op, client, p, o).await? else {
+        return Ok(Updated::unchanged(p.stack, None));
+    };
+    let mut updated = describe_update(client, p, &set).await?;
+    if changeset::is_no_changes(&set) {
+        discard(op, client, &set).await;
+        updated.outcome = Outcome::NoChanges;
+        return Ok(updated);
+    }
+    if set.status != "CREATE_COMPLETE" || set.execution_status != "AVAILABLE" {
+        discard(op, client, &set).await;
+        return Err(Error::Local(format!(
+            "the change set for stack {} could not be made ({} {}): {}",
+            p.stack.name,
+            set.status,
+            set.execution_status,
+            set.reason.as_deref().unwrap_or("no reason given")
+        )));
+    }
+    updated.needs_allow_replace = judge(client, p, o, &set).await?;
+    if o.dry_run {
+        discard(op, client, &set).await;
+        updated.outcome = Outcome::DryRun;
+        return Ok(updated);
+    }
+    op.step(&format!(
+        "changes to stack {} ({}):",
+        p.stack.name, set.name
+    ));
+    op.info(&crate::ui::changes::render(
+        &updated.parameters,
+        &updated.changes,
+    ));
+    if let Err(e) = agree(op, p, o, &updated) {
+        discard(op, client, &set).await;
+        return Err(e);
+    }
+    let stack = execute(op, client, p, o, &set, &updated.changes).await?;
+    updated.outcome = Outcome::Updated;
+    updated.status = stack.status;
+    updated.outputs = stack.outputs;
+    updated.seconds = started.elapsed().as_secs_f64();
+    Ok(updated)
+}
+
+async fn create_change_set(
+    op: &dyn Operator,
+    client: &Client,
+    p: &Proposal<'_>,
+    o: &Options<'_>,
+) -> Result<Option<ChangeSet>> {
+    let name = format!("manage-{}", chrono::Utc::now().timestamp_millis());
+    op.step(&format!(
+        "creating change set {name} for stack {}",
+        p.stack.name
+    ));
+    let request = ChangeSetRequest {
+        stack: &p.stack.name,
+        name: &name,
+        token: &name,
+        template_url: p.template_url,
+        parameters: p.parameters,
+        tags: p.tags,
+        capabilities: p.capabilities.clone(),
+    };
+    changeset::prepare(client, &request, o.pacing).await
+}
+
+/// The change set as the operator reads it: parameter changes, resource changes with their
+/// fragments.
+async fn describe_update(client: &Client, p: &Proposal<'_>, set: &ChangeSet) -> Result<Updated> {
+    let current = cfn::stack_parameters(client, &p.stack.id).await?;
+    let mut updated = Updated::unchanged(p.stack, Some(&set.name));
+    updated.parameters = changeset::parameter_changes(&current, p.shown);
+    updated.changes = set
+        .changes
+        .iter()
+        .map(|c| Change::new(c.clone(), (p.defined_in)(&c.logical_id)))
+        .collect();
+    Ok(updated)
+}
+
+/// The changes that need --allow-replace; the running template is read only when something
+/// would be replaced or removed.
+async fn judge(
+    client: &Client,
+    p: &Proposal<'_>,
+    o: &Options<'_>,
+    set: &ChangeSet,
+) -> Result<Vec<Risk>> {
+    let deployed = if changeset::needs_deployed_template(&set.changes) {
+        match cfn::deployed_template(client, &p.stack.id).await {
+            Ok(t) => Some(t),
+            // A template that is not JSON (made outside manage): judge by type and env alone.
+            Err(Error::Local(_)) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    Ok(changeset::risks(
+        &set.changes,
+        deployed.as_ref(),
+        p.template,
+        o.protected,
+    ))
+}
+
+/// --allow-replace for what needs it, then the operator's confirmation.
+fn agree(op: &dyn Operator, p: &Proposal<'_>, o: &Options<'_>, updated: &Updated) -> Result<()> {
+    if !updated.needs_allow_replace.is_empty() && !o.allow_replace {
+        let risks: Vec<_> = updated
+            .needs_allow_replace
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        return Err(Error::Refused(format!(
+            "update of {} refused: {}; pass --allow-replace to go ahead (the change set was deleted; nothing was changed)",
+            o.env,
+            risks.join("; ")
+        )));
+    }
+    for r in &updated.needs_allow_replace {
+        op.warn(&format!("{r} (allowed by --allow-replace)"));
+    }
+    op.confirm(
+        &format!("update of {}", o.env),
+        &format!(
+            "Apply these changes to stack {}{}?",
+            p.stack.name,
+            if o.protected {
+                " (a protected env)"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+/// Execute the change set and wait for the stack, streaming its events.
+async fn execute(
+    op: &dyn Operator,
+    client: &Client,
+    p: &Proposal<'_>,
+    o: &Options<'_>,
+    set: &ChangeSet,
+    changes: &[Change],
+) -> Result<Stack> {
+    op.step(&format!("updating stack {}", p.stack.name));
+    let mark = Mark::existing(client, &p.stack.id).await?;
+    let token = format!("manage-run-{}", chrono::Utc::now().timestamp_millis());
+    cfn::execute_change_set(client, &p.stack.id, &set.id, &token).await?;
+    let origins: BTreeMap<String, String> = changes
+        .iter()
+        .filter_map(|c| Some((c.change.logical_id.clone(), c.defined_in.clone()?)))
+        .collect();
+    let watch = op.watch(&p.stack.name, Box::new(move |id| origins.get(id).cloned()));
+    let waited = stack::wait(client, &p.stack.id, mark, o.pacing, watch.as_ref()).await?;
+    drop(watch);
+    match waited.stack {
+        Some(ref s) if s.status == "UPDATE_COMPLETE" => Ok(s.clone()),
+        _ => Err(failure::explain(client, &p.stack.name, &waited, p.defined_in).await),
+    }
+}
+
+/// Delete a change set that will not run; a failure to do so is only worth a warning.
+async fn discard(op: &dyn Operator, client: &Client, set: &ChangeSet) {
+    if let Err(e) = cfn::delete_change_set(client, &set.stack_id, &set.id).await {
+        op.warn(&format!("could not delete change set {}: {e}", set.name));
+    }
+}
