@@ -110,6 +110,9 @@ pub struct UpdateArgs {
     /// resource of a protected env); still asks for confirmation
     #[arg(long)]
     pub allow_replace: bool,
+    /// Use config.json's base_ami instead of the newest baked image
+    #[arg(long)]
+    pub no_bake: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }
@@ -142,6 +145,8 @@ pub struct CommissionArgs {
     /// Use config.json's base_ami instead of the baked image (and never bake)
     #[arg(long)]
     pub no_bake: bool,
+    #[command(flatten)]
+    pub stack: StackArgs,
 }
 
 #[derive(Debug, Args)]
@@ -223,4 +228,10 @@ pub struct DecommissionArgs {
     /// Also delete the app's images (as `clean` does); they are shared by every env
     #[arg(long)]
     pub with_image: bool,
+    /// With a stack in DELETE_FAILED: a resource to keep when deleting again (repeatable)
+    #[arg(long = "retain", value_name = "RESOURCE")]
+    pub retain: Vec<String>,
+    /// Refuse (exit 3) instead of waiting when another operation is running on the stack
+    #[arg(long)]
+    pub no_wait: bool,
 }

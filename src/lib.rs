@@ -77,7 +77,9 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Config {
             command: ConfigCommand::Push { name },
         } => actions::push::run(&ctx, name.as_deref()).await,
-        Action::Commission(a) => actions::commission::run(&ctx, a.no_deploy, a.no_bake).await,
+        Action::Commission(a) => {
+            actions::commission::run(&ctx, a.no_deploy, a.no_bake, &a.stack).await
+        }
         Action::Bake(a) => actions::bake::run(&ctx, a.rebake).await,
         Action::Clean(a) => actions::clean::run(&ctx, a.keep_latest).await,
         Action::Deploy(a) => actions::deploy::run(&ctx, &a.groups, a.parallel.into()).await,
@@ -86,7 +88,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Ssh(a) => actions::ssh::run(&ctx, &a).await,
         Action::Status => actions::status::run(&ctx).await,
         Action::Events(a) => actions::events::run(&ctx, &a).await,
-        Action::Decommission(a) => actions::decommission::run(&ctx, a.force, a.with_image).await,
+        Action::Decommission(a) => actions::decommission::run(&ctx, &a).await,
         Action::Update(a) => actions::update::run(&ctx, &a).await,
     }
 }

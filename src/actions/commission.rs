@@ -2,13 +2,16 @@
 //! showing progress, and print the outputs. Rerunning it is safe: a complete stack is
 //! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
 
+use super::settle::settle;
 use super::{bake, deploy, kv_lines, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
 use crate::aws::Clients;
+use crate::cli::StackArgs;
 use crate::error::{Error, Result, StackFailure};
 use crate::formation::Formation;
 use crate::names;
-use crate::stack::{self, failure, Mark, State};
+use crate::stack::{self, failure, Mark};
+use crate::stack::{Intent, Settled};
 use aws_sdk_cloudformation::types::Capability;
 use serde::Serialize;
 use std::fmt;
@@ -50,7 +53,7 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
     write!(f, "outputs:\n{}", kv_lines(&pairs))
 }
 
-pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool) -> Result<()> {
+pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackArgs) -> Result<()> {
     let started = std::time::Instant::now();
     // Checked with the base AMI standing in for the image: the image id changes no check.
     super::validate::checked(ctx, &ctx.env.config.base_ami)?;
@@ -61,18 +64,25 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool) -> Result<()> {
     }
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
-    if let Some(ready) = settle_existing(ctx, &clients, &name).await? {
-        ctx.ui.result(&Commissioned {
-            stack: name,
-            status: ready.status,
-            created: false,
-            seconds: 0.0,
-            template_url: None,
-            outputs: ready.outputs,
-        });
-        return finish(ctx, &clients, no_deploy).await;
+    match settle(ctx, &clients, Intent::Commission, stack_args, &[]).await? {
+        Settled::Present(ready) => {
+            ctx.ui.result(&Commissioned {
+                stack: name,
+                status: ready.status,
+                created: false,
+                seconds: 0.0,
+                template_url: None,
+                outputs: ready.outputs,
+            });
+            return finish(ctx, &clients, no_deploy).await;
+        }
+        Settled::Previewed(_) => {
+            ctx.ui.info("dry run: nothing was changed");
+            return Ok(());
+        }
+        Settled::Absent => {}
     }
-    let image_id = image_for(ctx, &clients, no_bake).await?;
+    let image_id = bake::image_for(ctx, &clients, no_bake).await?;
     let formation = Formation::build(&ctx.env, &image_id)?;
     if ctx.dry_run {
         show_plan(ctx, &clients, &formation).await?;
@@ -96,26 +106,6 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool) -> Result<()> {
     finish(ctx, &clients, no_deploy).await
 }
 
-/// The image the env's hosts start from: the newest baked one (baking it first when there is
-/// none), or config.json's base_ami with `--no-bake`.
-async fn image_for(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<String> {
-    if no_bake {
-        ctx.ui.info(format!(
-            "using base_ami {} (--no-bake)",
-            ctx.env.config.base_ami
-        ));
-        return Ok(ctx.env.config.base_ami.clone());
-    }
-    let image = bake::ensure(ctx, clients, false).await?;
-    if image.baked {
-        ctx.ui.info(&image);
-    } else if !ctx.dry_run {
-        ctx.ui
-            .info(format!("using image {} ({})", image.name, image.image_id));
-    }
-    Ok(image.image_id)
-}
-
 /// The last step: deploy, unless asked not to.
 async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool) -> Result<()> {
     if no_deploy {
@@ -123,79 +113,6 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool) -> Result<()> {
     }
     ctx.ui.step("deploying");
     deploy::deploy(ctx, clients, &[], deploy::DEFAULT_PARALLEL).await
-}
-
-/// Look at the stack there now. Returns the stack when it is complete already; None when a
-/// stack should be created. Waits for a busy stack and replaces one left by a failed create.
-async fn settle_existing(ctx: &Ctx, clients: &Clients, name: &str) -> Result<Option<Stack>> {
-    loop {
-        let existing = cfn::describe(&clients.cfn, name).await?;
-        let status = existing.as_ref().map(|s| s.status.clone());
-        match stack::classify(status.as_deref()) {
-            State::Absent | State::Deleted => return Ok(None),
-            State::Ready => return Ok(existing),
-            State::Busy if ctx.dry_run => {
-                return Err(Error::Refused(format!(
-                    "stack {name} is busy ({}); run again when it has finished",
-                    status.unwrap_or_default()
-                )))
-            }
-            State::Busy => {
-                let s = existing.expect("busy stack exists");
-                ctx.ui.step(format!(
-                    "stack {name} is {}: waiting for it to finish",
-                    s.status
-                ));
-                let mark = Mark::existing(&clients.cfn, &s.id).await?;
-                let progress = ctx.ui.stack_progress(name, |_| None);
-                stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
-            }
-            State::FailedCreate => {
-                let s = existing.expect("failed stack exists");
-                replace_failed(ctx, clients, &s).await?;
-                if ctx.dry_run {
-                    return Ok(None);
-                }
-            }
-            _ => {
-                return Err(Error::Refused(format!(
-                "stack {name} is {}: commission cannot continue from there; see `manage {} events`",
-                status.unwrap_or_default(),
-                ctx.env.name
-            )))
-            }
-        }
-    }
-}
-
-/// A stack left by a failed create can only be deleted and created again: ask first.
-async fn replace_failed(ctx: &Ctx, clients: &Clients, s: &Stack) -> Result<()> {
-    let why = s.reason.as_deref().unwrap_or("no reason given");
-    ctx.ui.warn(format!(
-        "stack {} is {} from an earlier failed create ({why})",
-        s.name, s.status
-    ));
-    if ctx.dry_run {
-        ctx.ui
-            .info(format!("would delete stack {} and create it again", s.name));
-        return Ok(());
-    }
-    if !ctx.yes {
-        ctx.ui.confirm_typed(
-            &format!("replacing the failed stack {}", s.name),
-            &format!("Delete stack {} and create it again?", s.name),
-            &ctx.env.name,
-        )?;
-    }
-    ctx.ui.step(format!("deleting stack {}", s.name));
-    let mark = Mark::existing(&clients.cfn, &s.id).await?;
-    cfn::delete(&clients.cfn, &s.id, &[]).await?;
-    let progress = ctx.ui.stack_progress(&s.name, |_| None);
-    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
-    if waited.status() != "DELETE_COMPLETE" {
-        return Err(failed(&s.name, &waited, |_| None));
-    }
-    Ok(())
 }
 
 async fn create_and_wait(

@@ -1,11 +1,13 @@
 //! `decommission`: confirm, delete the env's stack, wait until it is gone, and report what
 //! CloudFormation kept (DeletionPolicy Retain or Snapshot).
 
-use super::{commission::failed, Ctx};
+use super::settle::settle;
+use super::Ctx;
 use crate::aws::cloudformation as cfn;
 use crate::aws::Clients;
+use crate::cli::{DecommissionArgs, StackArgs};
 use crate::error::{Error, Result};
-use crate::stack::{self, Mark, State};
+use crate::stack::{Intent, Settled};
 use serde::Serialize;
 use std::fmt;
 
@@ -59,7 +61,8 @@ impl fmt::Display for Decommissioned {
     }
 }
 
-pub async fn run(ctx: &Ctx, force: bool, with_image: bool) -> Result<()> {
+pub async fn run(ctx: &Ctx, args: &DecommissionArgs) -> Result<()> {
+    let (force, with_image) = (args.force, args.with_image);
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
     let mut result = Decommissioned {
@@ -70,18 +73,32 @@ pub async fn run(ctx: &Ctx, force: bool, with_image: bool) -> Result<()> {
         images: None,
     };
     let mut confirmed = ctx.yes;
-    if let Some(existing) = cfn::describe(&clients.cfn, &name).await? {
-        // A create in progress may be deleted (CloudFormation cancels it): that is how a stuck
-        // create is cleared. Updates must finish or be cancelled first.
-        let deletable_while_busy = ["CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"];
-        let state = stack::classify(Some(&existing.status));
-        if state == State::Busy && !deletable_while_busy.contains(&existing.status.as_str()) {
-            return Err(Error::Refused(format!(
-                "stack {name} is busy ({}); run decommission again when it has finished",
-                existing.status
-            )));
-        }
+    let stack_args = StackArgs {
+        no_wait: args.no_wait,
+        ..StackArgs::default()
+    };
+    let existing = match settle(
+        ctx,
+        &clients,
+        Intent::Decommission,
+        &stack_args,
+        &args.retain,
+    )
+    .await?
+    {
+        Settled::Absent => None,
+        Settled::Present(s) | Settled::Previewed(s) => Some(s),
+    };
+    if let Some(existing) = existing {
         result.retained = retained(&clients, &name).await?;
+        result
+            .retained
+            .extend(args.retain.iter().map(|id| Retained {
+                logical_id: id.clone(),
+                resource_type: String::new(),
+                physical_id: None,
+                policy: "--retain".to_owned(),
+            }));
         if ctx.dry_run {
             show_plan(ctx, &existing.status, &result.retained, with_image);
             return Ok(());
@@ -89,7 +106,7 @@ pub async fn run(ctx: &Ctx, force: bool, with_image: bool) -> Result<()> {
         confirm(ctx, &existing.status, force, with_image)?;
         confirmed = true;
         let started = std::time::Instant::now();
-        delete_and_wait(ctx, &clients, &existing).await?;
+        delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
         result.deleted = true;
         result.seconds = started.elapsed().as_secs_f64();
     }
@@ -146,26 +163,23 @@ fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()>
     )
 }
 
-async fn delete_and_wait(ctx: &Ctx, clients: &Clients, existing: &cfn::Stack) -> Result<()> {
-    let name = &existing.name;
-    ctx.ui.step(format!("deleting stack {name}"));
-    let mark = Mark::existing(&clients.cfn, &existing.id).await?;
-    if existing.status != "DELETE_IN_PROGRESS" {
-        cfn::delete(&clients.cfn, &existing.id, &[]).await?;
-    }
-    let progress = ctx.ui.stack_progress(name, |_| None);
-    let waited = stack::wait(
+async fn delete_and_wait(
+    ctx: &Ctx,
+    clients: &Clients,
+    existing: &cfn::Stack,
+    retain: &[String],
+) -> Result<()> {
+    ctx.ui.step(format!("deleting stack {}", existing.name));
+    let progress = ctx.ui.stack_progress(&existing.name, |_| None);
+    crate::stack::settle::delete(
         &clients.cfn,
-        &existing.id,
-        mark,
+        existing,
+        retain,
         ctx.stack_pacing(),
         &progress,
     )
     .await?;
     progress.finish();
-    if waited.status() != "DELETE_COMPLETE" {
-        return Err(failed(name, &waited, |_| None));
-    }
     Ok(())
 }
 

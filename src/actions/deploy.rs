@@ -77,6 +77,9 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
 pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
     preflight(ctx)?;
     let clients = ctx.clients().await?;
+    // Waits for a busy stack; refuses one that was never created or is half deleted.
+    let any = crate::cli::StackArgs::default();
+    super::settle::settle(ctx, &clients, crate::stack::Intent::Deploy, &any, &[]).await?;
     deploy(ctx, &clients, groups, parallel).await
 }
 

@@ -5,7 +5,7 @@
 //! deleted, so nothing is left behind.
 
 use super::settle::settle;
-use super::{commission::write_outputs, deploy, Ctx};
+use super::{bake, commission::write_outputs, deploy, Ctx};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
 use crate::aws::{s3, Clients};
 use crate::cli::{Output, UpdateArgs};
@@ -109,11 +109,11 @@ impl fmt::Display for Updated {
 }
 
 pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
-    let formation = super::validate::checked(ctx, &image_id(ctx))?;
+    // Checked with the base AMI standing in for the image: the image id changes no check.
+    super::validate::checked(ctx, &ctx.env.config.base_ami)?;
     if !args.no_deploy {
         deploy::preflight(ctx)?;
     }
-    let parameters = formation.resolved_parameters()?;
     let clients = ctx.clients().await?;
     let stack = match settle(ctx, &clients, Intent::Update, &args.stack, &[]).await? {
         Settled::Present(stack) => stack,
@@ -128,6 +128,9 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
             )))
         }
     };
+    let image = bake::current_image(ctx, &clients, args.no_bake).await?;
+    let formation = Formation::build(&ctx.env, &image)?;
+    let parameters = formation.resolved_parameters()?;
     let template_url = store_template(ctx, &clients, &formation).await?;
     let shown = formation.shown_parameters();
     let proposed = serde_json::Value::Object(formation.merged.body.clone());
@@ -159,11 +162,6 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
     }
     ctx.ui.step("deploying");
     deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL).await
-}
-
-/// The image the env runs. One place, so that it follows the image work.
-fn image_id(ctx: &Ctx) -> String {
-    ctx.env.config.base_ami.clone()
 }
 
 /// A change set is made from a template in S3, even for a dry run: upload it (private,
