@@ -106,6 +106,19 @@ impl Formation {
         }
     }
 
+    /// What CreateStack and CreateChangeSet must acknowledge for this template.
+    pub fn capabilities(&self) -> Vec<aws_sdk_cloudformation::types::Capability> {
+        use aws_sdk_cloudformation::types::Capability;
+        let mut caps = Vec::new();
+        if self.merged.needs_iam() {
+            caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
+        }
+        if self.merged.needs_auto_expand() {
+            caps.push(Capability::CapabilityAutoExpand);
+        }
+        caps
+    }
+
     pub fn errors(&self) -> impl Iterator<Item = &Problem> {
         self.problems
             .iter()

@@ -5,9 +5,8 @@
 //! `bake` continues from it.
 
 use super::deploy::{private_json, run_playbooks};
-use super::{push, Ctx};
+use super::{image_stack, Ctx};
 use crate::ansible::{Inventory, PlaybookRun};
-use crate::aws::cloudformation::{self as cfn, CreateRequest};
 use crate::aws::ec2::{self, Image, Instance};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -16,7 +15,6 @@ use crate::hosts::{self, Host};
 use crate::image;
 use crate::known_hosts::KnownHosts;
 use crate::ssh::{self, SshSettings};
-use crate::stack::{self, Mark, State};
 use crate::{names, process};
 use serde::Serialize;
 use std::fmt;
@@ -164,7 +162,7 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
     let t = Instant::now();
     ctx.ui
         .step(format!("bake: image stack {}", names::image_name(app)));
-    let instance = image_instance(ctx, clients).await?;
+    let instance = image_stack::image_instance(ctx, clients).await?;
     timed("image stack and instance", t);
 
     let t = Instant::now();
@@ -185,7 +183,7 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
     timed("image available", t);
 
     let t = Instant::now();
-    delete_image_stack(ctx, clients).await?;
+    image_stack::delete_image_stack(ctx, clients).await?;
     timed("image stack deleted", t);
     Ok(Baked {
         image_id: made.id,
@@ -193,92 +191,6 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
         baked: true,
         steps,
     })
-}
-
-/// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
-async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
-    let name = names::image_name(ctx.env.app());
-    loop {
-        let existing = cfn::describe(&clients.cfn, &name).await?;
-        match stack::classify(existing.as_ref().map(|s| s.status.as_str())) {
-            State::Ready => {
-                if let Some(i) = running_bake_instance(ctx, clients).await? {
-                    ctx.ui.info(format!(
-                        "continuing from the image instance {} an earlier bake kept",
-                        i.id
-                    ));
-                    return Ok(i);
-                }
-                delete_image_stack(ctx, clients).await?;
-            }
-            State::Absent | State::Deleted => {
-                create_image_stack(ctx, clients).await?;
-                return running_bake_instance(ctx, clients).await?.ok_or_else(|| {
-                    Error::Local(format!("stack {name} is complete but has no running instance tagged App={}, Group=image", ctx.env.app()))
-                });
-            }
-            // Busy, or left failed by an earlier run: wait for it, or remove it, then look again.
-            State::Busy => {
-                let s = existing.expect("a busy stack exists");
-                let progress = ctx.ui.stack_progress(&name, |_| None);
-                stack::wait(
-                    &clients.cfn,
-                    &s.id,
-                    Mark::existing(&clients.cfn, &s.id).await?,
-                    ctx.stack_pacing(),
-                    &progress,
-                )
-                .await?;
-            }
-            _ => {
-                delete_image_stack(ctx, clients).await?;
-            }
-        }
-    }
-}
-
-async fn running_bake_instance(ctx: &Ctx, clients: &Clients) -> Result<Option<Instance>> {
-    let mut found = ec2::tagged_instances(
-        &clients.ec2,
-        &[("App", ctx.env.app()), ("Group", "image")],
-        &["running"],
-    )
-    .await?;
-    found.sort_by(|a, b| (a.launch_time, &a.id).cmp(&(b.launch_time, &b.id)));
-    Ok(found.pop())
-}
-
-async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
-    let formation = Formation::build_image(&ctx.env)?;
-    formation.ensure_valid()?;
-    let app = ctx.env.app();
-    let name = names::image_name(app);
-    let pushed = push::upload_as(ctx, clients, "image", "image", &formation.merged).await?;
-    let parameters = formation.resolved_parameters()?;
-    let tags = vec![
-        ("Name".to_owned(), name.clone()),
-        ("App".to_owned(), app.to_owned()),
-        ("Group".to_owned(), "image".to_owned()),
-    ];
-    let request = CreateRequest {
-        name: &name,
-        token: format!("manage-bake-{}", chrono::Utc::now().timestamp_millis()),
-        template_url: &pushed.url,
-        parameters: &parameters,
-        tags: &tags,
-        capabilities: vec![],
-    };
-    let mark = Mark::new_stack();
-    let id = cfn::create(&clients.cfn, &request).await?;
-    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
-    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
-    progress.finish();
-    if waited.status() != "CREATE_COMPLETE" {
-        return Err(super::commission::failed(&name, &waited, |id| {
-            formation.defined_in(id)
-        }));
-    }
-    Ok(())
 }
 
 /// Wait for SSH, then run image.yml. On failure the instance stays, and the error says how to
@@ -420,24 +332,4 @@ async fn playbooks_commit(ctx: &Ctx) -> Option<String> {
     (out.code == 0)
         .then(|| out.stdout.trim().to_owned())
         .filter(|c| !c.is_empty())
-}
-
-/// Delete the image stack (if there is one) and wait until it is gone.
-pub async fn delete_image_stack(ctx: &Ctx, clients: &Clients) -> Result<bool> {
-    let name = names::image_name(ctx.env.app());
-    let Some(s) = cfn::describe(&clients.cfn, &name).await? else {
-        return Ok(false);
-    };
-    ctx.ui.step(format!("deleting stack {name}"));
-    let mark = Mark::existing(&clients.cfn, &s.id).await?;
-    if s.status != "DELETE_IN_PROGRESS" {
-        cfn::delete(&clients.cfn, &s.id, &[]).await?;
-    }
-    let progress = ctx.ui.stack_progress(&name, |_| None);
-    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
-    progress.finish();
-    if waited.status() != "DELETE_COMPLETE" {
-        return Err(super::commission::failed(&name, &waited, |_| None));
-    }
-    Ok(true)
 }

@@ -129,7 +129,7 @@ pub async fn clean(
 
 async fn delete(ctx: &Ctx, clients: &Clients, plan: &Cleaned, images: &[Image]) -> Result<()> {
     if plan.image_stack {
-        super::bake::delete_image_stack(ctx, clients).await?;
+        super::image_stack::delete_image_stack(ctx, clients).await?;
     }
     if !plan.instances.is_empty() {
         ctx.ui

@@ -12,7 +12,6 @@ use crate::formation::Formation;
 use crate::names;
 use crate::stack::{self, failure, Mark};
 use crate::stack::{Intent, Settled};
-use aws_sdk_cloudformation::types::Capability;
 use serde::Serialize;
 use std::fmt;
 
@@ -130,7 +129,7 @@ async fn create_and_wait(
         template_url: url,
         parameters: &parameters,
         tags: &tags,
-        capabilities: capabilities(formation),
+        capabilities: formation.capabilities(),
     };
     ctx.ui.step(format!("creating stack {name}"));
     let mark = Mark::new_stack();
@@ -181,17 +180,6 @@ pub fn failed(
         reason: waited.stack.as_ref().and_then(|s| s.reason.clone()),
         root_cause: failure::root_cause(&waited.events, name, defined_in),
     }))
-}
-
-fn capabilities(formation: &Formation) -> Vec<Capability> {
-    let mut caps = Vec::new();
-    if formation.merged.needs_iam() {
-        caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
-    }
-    if formation.merged.needs_auto_expand() {
-        caps.push(Capability::CapabilityAutoExpand);
-    }
-    caps
 }
 
 async fn show_plan(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<()> {

@@ -7,6 +7,7 @@ pub mod decommission;
 pub mod deploy;
 pub mod events;
 pub mod exec;
+pub mod image_stack;
 pub mod inventory;
 pub mod push;
 pub mod reach;

@@ -84,6 +84,19 @@ pub async fn upload_as(
     folder: &str,
     merged: &Merged,
 ) -> Result<Pushed> {
+    store(ctx, clients, name, folder, merged, ctx.dry_run).await
+}
+
+/// As `upload_as`, but `dry_run` is the caller's: `update --dry-run` still needs the template
+/// in S3 to make its change set (content-addressed, so this changes nothing an env runs).
+pub async fn store(
+    ctx: &Ctx,
+    clients: &Clients,
+    name: &str,
+    folder: &str,
+    merged: &Merged,
+    dry_run: bool,
+) -> Result<Pushed> {
     let bucket = &ctx.env.config.bucket;
     let key = names::template_key(ctx.env.app(), folder, &merged.sha256());
     let mut pushed = Pushed {
@@ -93,7 +106,7 @@ pub async fn upload_as(
         uploaded: false,
     };
     let exists = s3::bucket_exists(&clients.s3, bucket).await?;
-    if ctx.dry_run {
+    if dry_run {
         if !exists {
             ctx.ui.info(format!("would create private bucket {bucket}"));
         }

@@ -5,9 +5,9 @@
 //! deleted, so nothing is left behind.
 
 use super::settle::settle;
-use super::{bake, commission::write_outputs, deploy, Ctx};
+use super::{bake, commission::write_outputs, deploy, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
-use crate::aws::{s3, Clients};
+use crate::aws::Clients;
 use crate::cli::{Output, UpdateArgs};
 use crate::error::{Error, Result};
 use crate::formation::Formation;
@@ -143,7 +143,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
         parameters: &parameters,
         shown: &shown,
         tags: &tags,
-        capabilities: capabilities(&formation),
+        capabilities: formation.capabilities(),
         defined_in: &defined_in,
     };
     let options = Options {
@@ -164,36 +164,20 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
     deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL).await
 }
 
-/// A change set is made from a template in S3, even for a dry run: upload it (private,
-/// content-addressed, so an unchanged template is not uploaded again and nothing the env runs
-/// on changes).
+/// A change set is made from a template in S3, even for a dry run.
 async fn store_template(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<String> {
-    let bucket = &ctx.env.config.bucket;
-    let merged = &formation.merged;
-    let key = names::template_key(ctx.env.app(), &ctx.env.name, &merged.sha256());
     ctx.ui.step("pushing the template");
-    if !s3::bucket_exists(&clients.s3, bucket).await? {
-        ctx.ui
-            .info(format!("creating private, encrypted bucket {bucket}"));
-        s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
-    }
-    if !s3::object_exists(&clients.s3, bucket, &key).await? {
-        s3::put_json(&clients.s3, bucket, &key, merged.to_json()).await?;
-    }
-    let url = names::template_url(bucket, &clients.region, &key);
-    ctx.ui.info(&url);
-    Ok(url)
-}
-
-fn capabilities(formation: &Formation) -> Vec<Capability> {
-    let mut caps = Vec::new();
-    if formation.merged.needs_iam() {
-        caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
-    }
-    if formation.merged.needs_auto_expand() {
-        caps.push(Capability::CapabilityAutoExpand);
-    }
-    caps
+    let pushed = push::store(
+        ctx,
+        clients,
+        "template",
+        &ctx.env.name,
+        &formation.merged,
+        false,
+    )
+    .await?;
+    ctx.ui.info(&pushed);
+    Ok(pushed.url)
 }
 
 /// With `--output json`, a failed stack operation's summary goes to stdout as JSON too.

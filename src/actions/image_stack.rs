@@ -1,0 +1,117 @@
+//! The image stack `<app>-image`: the bake instance's home. Created from `formations/image.*`,
+//! found again when an earlier bake kept it, and deleted once the image exists.
+
+use super::{push, Ctx};
+use crate::aws::cloudformation::{self as cfn, CreateRequest};
+use crate::aws::ec2::{self, Instance};
+use crate::aws::Clients;
+use crate::error::{Error, Result};
+use crate::formation::Formation;
+use crate::names;
+use crate::stack::{self, Mark, State};
+
+/// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
+pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
+    let name = names::image_name(ctx.env.app());
+    loop {
+        let existing = cfn::describe(&clients.cfn, &name).await?;
+        match stack::classify(existing.as_ref().map(|s| s.status.as_str())) {
+            State::Ready => {
+                if let Some(i) = running_bake_instance(ctx, clients).await? {
+                    ctx.ui.info(format!(
+                        "continuing from the image instance {} an earlier bake kept",
+                        i.id
+                    ));
+                    return Ok(i);
+                }
+                delete_image_stack(ctx, clients).await?;
+            }
+            State::Absent | State::Deleted => {
+                create_image_stack(ctx, clients).await?;
+                return running_bake_instance(ctx, clients).await?.ok_or_else(|| {
+                    Error::Local(format!("stack {name} is complete but has no running instance tagged App={}, Group=image", ctx.env.app()))
+                });
+            }
+            // Busy, or left failed by an earlier run: wait for it, or remove it, then look again.
+            State::Busy => {
+                let s = existing.expect("a busy stack exists");
+                let progress = ctx.ui.stack_progress(&name, |_| None);
+                stack::wait(
+                    &clients.cfn,
+                    &s.id,
+                    Mark::existing(&clients.cfn, &s.id).await?,
+                    ctx.stack_pacing(),
+                    &progress,
+                )
+                .await?;
+            }
+            _ => {
+                delete_image_stack(ctx, clients).await?;
+            }
+        }
+    }
+}
+
+async fn running_bake_instance(ctx: &Ctx, clients: &Clients) -> Result<Option<Instance>> {
+    let mut found = ec2::tagged_instances(
+        &clients.ec2,
+        &[("App", ctx.env.app()), ("Group", "image")],
+        &["running"],
+    )
+    .await?;
+    found.sort_by(|a, b| (a.launch_time, &a.id).cmp(&(b.launch_time, &b.id)));
+    Ok(found.pop())
+}
+
+async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
+    let formation = Formation::build_image(&ctx.env)?;
+    formation.ensure_valid()?;
+    let app = ctx.env.app();
+    let name = names::image_name(app);
+    let pushed = push::upload_as(ctx, clients, "image", "image", &formation.merged).await?;
+    let parameters = formation.resolved_parameters()?;
+    let tags = vec![
+        ("Name".to_owned(), name.clone()),
+        ("App".to_owned(), app.to_owned()),
+        ("Group".to_owned(), "image".to_owned()),
+    ];
+    let request = CreateRequest {
+        name: &name,
+        token: format!("manage-bake-{}", chrono::Utc::now().timestamp_millis()),
+        template_url: &pushed.url,
+        parameters: &parameters,
+        tags: &tags,
+        capabilities: vec![],
+    };
+    let mark = Mark::new_stack();
+    let id = cfn::create(&clients.cfn, &request).await?;
+    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
+    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
+    progress.finish();
+    if waited.status() != "CREATE_COMPLETE" {
+        return Err(super::commission::failed(&name, &waited, |id| {
+            formation.defined_in(id)
+        }));
+    }
+    Ok(())
+}
+
+/// Delete the image stack (if there is one) and wait until it is gone.
+pub async fn delete_image_stack(ctx: &Ctx, clients: &Clients) -> Result<bool> {
+    let name = names::image_name(ctx.env.app());
+    let Some(s) = cfn::describe(&clients.cfn, &name).await? else {
+        return Ok(false);
+    };
+    ctx.ui.step(format!("deleting stack {name}"));
+    let mark = Mark::existing(&clients.cfn, &s.id).await?;
+    if s.status != "DELETE_IN_PROGRESS" {
+        cfn::delete(&clients.cfn, &s.id, &[]).await?;
+    }
+    let progress = ctx.ui.stack_progress(&name, |_| None);
+    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
+    progress.finish();
+    if waited.status() != "DELETE_COMPLETE" {
+        return Err(super::commission::failed(&name, &waited, |_| None));
+    }
+    Ok(true)
+}
