@@ -79,6 +79,8 @@ pub enum Action {
     },
     /// Validate, bake the image if missing, push, create the stack, wait, then deploy
     Commission(CommissionArgs),
+    /// Change the stack through a change set: show it, confirm, execute, wait, then deploy
+    Update(UpdateArgs),
     /// Bake the app's image if it does not exist (or a new one with --rebake)
     Bake(BakeArgs),
     /// Delete the image stack, stray image instances, the images and their snapshots
@@ -97,8 +99,6 @@ pub enum Action {
     Events(EventsArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
-    /// Change the stack through a change set: show it, confirm, execute, wait, then deploy
-    Update(UpdateArgs),
 }
 
 #[derive(Debug, Args)]
