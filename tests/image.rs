@@ -65,16 +65,6 @@ async fn instances(moto: &Moto, tags: &[(&str, &str)]) -> Vec<(String, String, S
         .collect()
 }
 
-async fn stack_exists(moto: &Moto, name: &str) -> bool {
-    moto.cfn()
-        .await
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .is_ok()
-}
-
 fn second_env(p: &Project, octet: u8) {
     p.edit_config(|c| {
         c["environments"]["qa"] = serde_json::json!({"parameters": {
@@ -104,7 +94,7 @@ async fn a_first_commission_bakes_and_another_env_reuses_the_image() {
     assert_eq!(image.tags["BaseAmi"], "ami-785db401");
     assert!(image.tags.contains_key("BakedAt"), "{:?}", image.tags);
     assert!(
-        !stack_exists(&moto, "argos-image").await,
+        moto.stack_status("argos-image").await.is_none(),
         "the image stack is gone"
     );
     let marker = std::fs::read_to_string(p.path("hostfs/argos-image/image-baked"))
@@ -177,7 +167,7 @@ async fn a_failed_bake_keeps_its_instance_and_a_retry_continues_from_it() {
     let after = instances(&moto, &[("Group", "image")]).await;
     assert_eq!(after.len(), 1, "no new instance: {after:?}");
     assert_eq!(images(&moto).await.len(), 1);
-    assert!(!stack_exists(&moto, "argos-image").await);
+    assert!(moto.stack_status("argos-image").await.is_none());
     hosts.stop_and_check();
 }
 

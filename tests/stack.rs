@@ -5,20 +5,6 @@ mod common;
 use common::{Moto, Project};
 use std::collections::BTreeMap;
 
-async fn stack_status(moto: &Moto, name: &str) -> Option<String> {
-    let out = moto
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .ok()?;
-    out.stacks()[0]
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-}
-
 /// Every instance of the emulator with its state and tags.
 async fn instances(moto: &Moto) -> Vec<(String, String, BTreeMap<String, String>)> {
     let out = moto.ec2().await.describe_instances().send().await.unwrap();
@@ -58,7 +44,7 @@ async fn commission_creates_a_tagged_stack_and_a_rerun_changes_nothing() {
         run.stdout
     );
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 
@@ -165,7 +151,7 @@ async fn dry_run_changes_nothing() {
         "the plan shows parameters: {}",
         run.stderr
     );
-    assert_eq!(stack_status(&moto, "argos-staging").await, None);
+    assert_eq!(moto.stack_status("argos-staging").await, None);
     let buckets = moto.s3().await.list_buckets().send().await.unwrap();
     assert!(buckets.buckets().is_empty(), "dry run made a bucket");
 
@@ -189,7 +175,7 @@ async fn dry_run_changes_nothing() {
         run.stderr
     );
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 }
@@ -252,7 +238,7 @@ async fn decommission_needs_confirmation_then_removes_everything() {
     assert_eq!(refused.error_lines().len(), 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 
@@ -267,7 +253,7 @@ async fn decommission_needs_confirmation_then_removes_everything() {
         "retained resources are reported: {}",
         run.stdout
     );
-    assert_eq!(stack_status(&moto, "argos-staging").await, None);
+    assert_eq!(moto.stack_status("argos-staging").await, None);
     let states: Vec<_> = instances(&moto)
         .await
         .into_iter()
@@ -296,7 +282,7 @@ async fn a_protected_env_also_needs_force() {
         refused.stderr
     );
     assert_eq!(
-        stack_status(&moto, "argos-production").await.as_deref(),
+        moto.stack_status("argos-production").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
     let refused = p.manage(["production", "decommission", "--force"]).code(3);
@@ -307,7 +293,7 @@ async fn a_protected_env_also_needs_force() {
     );
     p.manage(["production", "decommission", "--yes", "--force"])
         .ok();
-    assert_eq!(stack_status(&moto, "argos-production").await, None);
+    assert_eq!(moto.stack_status("argos-production").await, None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -338,7 +324,7 @@ async fn a_failed_create_is_reported_and_a_rerun_recovers() {
         .ok();
     assert!(run.stdout.contains("CREATE_COMPLETE"), "{}", run.stdout);
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 }
@@ -358,7 +344,7 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
         .send()
         .await;
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_IN_PROGRESS")
     );
     p.edit_config(|c| c["timeouts"]["stack"] = 1.into());
@@ -383,7 +369,7 @@ async fn a_stack_stuck_in_progress_times_out_and_decommission_clears_it() {
     p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
         .ok();
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 }

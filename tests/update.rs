@@ -30,20 +30,6 @@ Outputs:
 
 const COMMISSION: [&str; 4] = ["staging", "commission", "--no-deploy", "--no-bake"];
 
-async fn stack_status(moto: &Moto, name: &str) -> Option<String> {
-    let out = moto
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .ok()?;
-    out.stacks()[0]
-        .stack_status()
-        .map(|s| s.as_str().to_owned())
-}
-
 async fn parameters(moto: &Moto, name: &str) -> BTreeMap<String, String> {
     let out = moto
         .cfn()
@@ -178,7 +164,7 @@ async fn update_adds_a_fragment_tagged_and_removing_it_removes_its_resources() {
         run.stdout
     );
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("UPDATE_COMPLETE")
     );
     let groups = audit_groups(&moto).await;
@@ -272,7 +258,7 @@ async fn no_changes_exits_0_and_leaves_no_change_set() {
     assert_eq!(change_sets(&moto, "argos-staging").await, 0);
     assert_eq!(event_count(&moto, "argos-staging").await, before);
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
     // Without --yes too: there is nothing to confirm.
@@ -326,7 +312,7 @@ async fn dry_run_shows_the_change_set_and_changes_nothing() {
     assert_eq!(json["parameters"][0]["name"], "AuditLabel");
 
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
     assert_eq!(event_count(&moto, "argos-staging").await, before);
@@ -353,7 +339,7 @@ async fn an_unconfirmed_update_is_refused_and_changes_nothing() {
     assert_eq!(change_sets(&moto, "argos-staging").await, 0);
     assert!(audit_groups(&moto).await.is_empty());
     assert_eq!(
-        stack_status(&moto, "argos-staging").await.as_deref(),
+        moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
 }

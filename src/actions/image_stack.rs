@@ -103,15 +103,8 @@ pub async fn delete_image_stack(ctx: &Ctx, clients: &Clients) -> Result<bool> {
         return Ok(false);
     };
     ctx.ui.step(format!("deleting stack {name}"));
-    let mark = Mark::existing(&clients.cfn, &s.id).await?;
-    if s.status != "DELETE_IN_PROGRESS" {
-        cfn::delete(&clients.cfn, &s.id, &[]).await?;
-    }
     let progress = ctx.ui.stack_progress(&name, |_| None);
-    let waited = stack::wait(&clients.cfn, &s.id, mark, ctx.stack_pacing(), &progress).await?;
+    stack::settle::delete(&clients.cfn, &s, &[], ctx.stack_pacing(), &progress).await?;
     progress.finish();
-    if waited.status() != "DELETE_COMPLETE" {
-        return Err(super::commission::failed(&name, &waited, |_| None));
-    }
     Ok(true)
 }

@@ -223,11 +223,8 @@ async fn continue_rollback(
         &format!("Continue the rollback of stack {}{skipping}?", stack.name),
     )?;
     op.step(&format!("continuing the rollback of stack {}", stack.name));
-    let mark = Mark::existing(client, &stack.id).await?;
-    cfn::continue_update_rollback(client, &stack.id, rec.skip).await?;
-    let watch = op.watch(&stack.name, Box::new(|_| None));
-    let waited = wait(client, &stack.id, mark, rec.pacing, watch.as_ref()).await?;
-    expect(client, stack, &waited, "UPDATE_ROLLBACK_COMPLETE").await?;
+    let action = cfn::continue_update_rollback(client, &stack.id, rec.skip);
+    run_to(client, stack, rec, op, action, "UPDATE_ROLLBACK_COMPLETE").await?;
     Ok(true)
 }
 
@@ -253,11 +250,8 @@ async fn roll_back(
         &format!("Roll stack {} back to its last working state?", stack.name),
     )?;
     op.step(&format!("rolling back stack {}", stack.name));
-    let mark = Mark::existing(client, &stack.id).await?;
-    cfn::rollback_stack(client, &stack.id).await?;
-    let watch = op.watch(&stack.name, Box::new(|_| None));
-    let waited = wait(client, &stack.id, mark, rec.pacing, watch.as_ref()).await?;
-    expect(client, stack, &waited, "UPDATE_ROLLBACK_COMPLETE").await?;
+    let action = cfn::rollback_stack(client, &stack.id);
+    run_to(client, stack, rec, op, action, "UPDATE_ROLLBACK_COMPLETE").await?;
     Ok(true)
 }
 
@@ -335,6 +329,23 @@ fn check_named(flag: &str, names: &[String], failed: &[StackResource], what: &st
 }
 
 /// A recovery that did not reach the state it should have is a failed operation.
+/// Start a recovery (`action` runs only once the events before it are marked), wait for it,
+/// and fail with its root cause unless the stack reaches `goal`.
+async fn run_to(
+    client: &Client,
+    stack: &Stack,
+    rec: &Recovery<'_>,
+    op: &dyn Operator,
+    action: impl std::future::Future<Output = Result<()>>,
+    goal: &str,
+) -> Result<()> {
+    let mark = Mark::existing(client, &stack.id).await?;
+    action.await?;
+    let watch = op.watch(&stack.name, Box::new(|_| None));
+    let waited = wait(client, &stack.id, mark, rec.pacing, watch.as_ref()).await?;
+    expect(client, stack, &waited, goal).await
+}
+
 async fn expect(client: &Client, stack: &Stack, waited: &Waited, want: &str) -> Result<()> {
     if waited.status() == want {
         return Ok(());

@@ -59,6 +59,21 @@ impl Moto {
         panic!("moto_server did not start on {addr} within 30s");
     }
 
+    /// The stack's status in the emulator, or None when there is no such stack.
+    pub async fn stack_status(&self, name: &str) -> Option<String> {
+        let out = self
+            .cfn()
+            .await
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .ok()?;
+        out.stacks()[0]
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+    }
+
     pub async fn cfn(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.sdk_config().await)
     }
