@@ -106,6 +106,17 @@ impl Formation {
         }
     }
 
+    /// The same formation with `image_id` in the image parameter: the image id changes no
+    /// check, so a formation checked before the image is known need not be built again.
+    pub fn with_image(mut self, env: &EnvConfig, image_id: &str) -> Self {
+        for (name, source) in &mut self.parameters {
+            if *name == env.config.image_parameter {
+                *source = ParamSource::Plain(image_id.to_owned());
+            }
+        }
+        self
+    }
+
     /// What CreateStack and CreateChangeSet must acknowledge for this template.
     pub fn capabilities(&self) -> Vec<aws_sdk_cloudformation::types::Capability> {
         use aws_sdk_cloudformation::types::Capability;

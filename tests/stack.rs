@@ -455,15 +455,8 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         assert!(!out.contains(secret), "secret leaked: {out}");
     }
     // The emulator does not mask NoEcho values, so it shows what the stack received.
-    let stacks = moto
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name("argos-staging")
-        .send()
-        .await
-        .unwrap();
-    let given = stacks.stacks()[0]
+    let stack = moto.stack("argos-staging").await.expect("the stack exists");
+    let given = stack
         .parameters()
         .iter()
         .find(|p| p.parameter_key() == Some("SessionKey"))

@@ -31,15 +31,8 @@ Outputs:
 const COMMISSION: [&str; 4] = ["staging", "commission", "--no-deploy", "--no-bake"];
 
 async fn parameters(moto: &Moto, name: &str) -> BTreeMap<String, String> {
-    let out = moto
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .unwrap();
-    out.stacks()[0]
+    let stack = moto.stack(name).await.expect("the stack exists");
+    stack
         .parameters()
         .iter()
         .map(|p| {
@@ -52,15 +45,8 @@ async fn parameters(moto: &Moto, name: &str) -> BTreeMap<String, String> {
 }
 
 async fn outputs(moto: &Moto, name: &str) -> BTreeMap<String, String> {
-    let out = moto
-        .cfn()
-        .await
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .unwrap();
-    out.stacks()[0]
+    let stack = moto.stack(name).await.expect("the stack exists");
+    stack
         .outputs()
         .iter()
         .map(|o| {

@@ -7,7 +7,7 @@ use super::{bake, deploy, kv_lines, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
 use crate::aws::Clients;
 use crate::cli::StackArgs;
-use crate::error::{Error, Result, StackFailure};
+use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
 use crate::stack::{self, failure, Mark};
@@ -55,7 +55,7 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
 pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackArgs) -> Result<()> {
     let started = std::time::Instant::now();
     // Checked with the base AMI standing in for the image: the image id changes no check.
-    super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
     if !no_bake {
         bake::preflight(ctx)?;
     } else if !no_deploy {
@@ -67,13 +67,13 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackAr
         Settled::Present(ready) => {
             ctx.ui.result(&Commissioned {
                 stack: name,
-                status: ready.status,
+                status: ready.status.clone(),
                 created: false,
                 seconds: 0.0,
                 template_url: None,
-                outputs: ready.outputs,
+                outputs: ready.outputs.clone(),
             });
-            return finish(ctx, &clients, no_deploy).await;
+            return finish(ctx, &clients, no_deploy, ready).await;
         }
         Settled::Previewed(_) => {
             ctx.ui.info("dry run: nothing was changed");
@@ -82,7 +82,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackAr
         Settled::Absent => {}
     }
     let image_id = bake::image_for(ctx, &clients, no_bake).await?;
-    let formation = Formation::build(&ctx.env, &image_id)?;
+    let formation = formation.with_image(&ctx.env, &image_id);
     if ctx.dry_run {
         show_plan(ctx, &clients, &formation).await?;
         if !no_deploy {
@@ -93,42 +93,46 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackAr
     ctx.ui.step("pushing the template");
     let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
     ctx.ui.info(&pushed);
-    let stack = create_and_wait(ctx, &clients, &formation, &pushed.url).await?;
+    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
+    let stack = create_and_wait(ctx, &clients, &name, &formation, &pushed.url, &tags).await?;
     ctx.ui.result(&Commissioned {
         stack: name,
-        status: stack.status,
+        status: stack.status.clone(),
         created: true,
         seconds: started.elapsed().as_secs_f64(),
         template_url: Some(pushed.url),
-        outputs: stack.outputs,
+        outputs: stack.outputs.clone(),
     });
-    finish(ctx, &clients, no_deploy).await
+    finish(ctx, &clients, no_deploy, stack).await
 }
 
-/// The last step: deploy, unless asked not to.
-async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool) -> Result<()> {
+/// The last step: deploy to the stack's hosts, unless asked not to.
+async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> Result<()> {
     if no_deploy {
         return Ok(());
     }
     ctx.ui.step("deploying");
-    deploy::deploy(ctx, clients, &[], deploy::DEFAULT_PARALLEL).await
+    deploy::deploy(ctx, clients, &[], deploy::DEFAULT_PARALLEL, Some(stack)).await
 }
 
-async fn create_and_wait(
+/// Create a stack from the pushed template with every parameter and these tags, wait while
+/// streaming its events, and fail with the root cause unless it reaches CREATE_COMPLETE. Used
+/// for the env stack and the image stack alike.
+pub async fn create_and_wait(
     ctx: &Ctx,
     clients: &Clients,
+    name: &str,
     formation: &Formation,
     url: &str,
+    tags: &[(String, String)],
 ) -> Result<Stack> {
-    let name = ctx.env.stack_name();
     let parameters = formation.resolved_parameters()?;
-    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let request = CreateRequest {
-        name: &name,
-        token: format!("manage-{}", chrono::Utc::now().timestamp_millis()),
+        name,
+        token: format!("manage-{name}-{}", chrono::Utc::now().timestamp_millis()),
         template_url: url,
         parameters: &parameters,
-        tags: &tags,
+        tags,
         capabilities: formation.capabilities(),
     };
     ctx.ui.step(format!("creating stack {name}"));
@@ -136,14 +140,16 @@ async fn create_and_wait(
     let since = chrono::Utc::now() - chrono::Duration::seconds(2);
     let id = match cfn::create(&clients.cfn, &request).await {
         Ok(id) => id,
-        Err(e) => return Err(remove_half_created(ctx, clients, &name, since, e).await),
+        Err(e) => return Err(remove_half_created(ctx, clients, name, since, e).await),
     };
-    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
+    let progress = ctx.ui.stack_progress(name, formation.origin_lookup());
     let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
     progress.finish();
     match waited.stack {
         Some(stack) if stack.status == "CREATE_COMPLETE" => Ok(stack),
-        _ => Err(failed(&name, &waited, |id| formation.defined_in(id))),
+        _ => {
+            Err(failure::explain(&clients.cfn, name, &waited, |id| formation.defined_in(id)).await)
+        }
     }
 }
 
@@ -167,19 +173,6 @@ async fn remove_half_created(
         }
     }
     err
-}
-
-pub fn failed(
-    name: &str,
-    waited: &stack::Waited,
-    defined_in: impl Fn(&str) -> Option<String>,
-) -> Error {
-    Error::StackFailed(Box::new(StackFailure {
-        stack: name.to_owned(),
-        status: waited.status().to_owned(),
-        reason: waited.stack.as_ref().and_then(|s| s.reason.clone()),
-        root_cause: failure::root_cause(&waited.events, name, defined_in),
-    }))
 }
 
 async fn show_plan(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<()> {

@@ -5,11 +5,13 @@
 use super::reach::{self, Reach};
 use super::Ctx;
 use crate::ansible::{self, Inventory, PlaybookRun};
+use crate::aws::cloudformation::Stack;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::hosts;
 use crate::process;
 use crate::ssh::SshSettings;
+use crate::stack::Settled;
 use serde::Serialize;
 use std::fmt;
 use std::io::Write;
@@ -79,8 +81,13 @@ pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
     let clients = ctx.clients().await?;
     // Waits for a busy stack; refuses one that was never created or is half deleted.
     let any = crate::cli::StackArgs::default();
-    super::settle::settle(ctx, &clients, crate::stack::Intent::Deploy, &any, &[]).await?;
-    deploy(ctx, &clients, groups, parallel).await
+    let settled =
+        super::settle::settle(ctx, &clients, crate::stack::Intent::Deploy, &any, &[]).await?;
+    let stack = match settled {
+        Settled::Present(s) | Settled::Previewed(s) => Some(s),
+        Settled::Absent => None,
+    };
+    deploy(ctx, &clients, groups, parallel, stack).await
 }
 
 pub async fn deploy(
@@ -88,9 +95,10 @@ pub async fn deploy(
     clients: &Clients,
     groups: &[String],
     parallel: usize,
+    stack: Option<Stack>,
 ) -> Result<()> {
     let started = Instant::now();
-    let reach = Reach::load(ctx, clients).await?;
+    let reach = Reach::for_stack(ctx, clients, stack).await?;
     let chosen = hosts::select(reach.hosts.clone(), groups, None)?;
     let mut names: Vec<String> = chosen.iter().map(|h| h.group.clone()).collect();
     names.dedup();

@@ -2,7 +2,7 @@
 //! found again when an earlier bake kept it, and deleted once the image exists.
 
 use super::{push, Ctx};
-use crate::aws::cloudformation::{self as cfn, CreateRequest};
+use crate::aws::cloudformation as cfn;
 use crate::aws::ec2::{self, Instance};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -69,30 +69,12 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
     let app = ctx.env.app();
     let name = names::image_name(app);
     let pushed = push::upload_as(ctx, clients, "image", "image", &formation.merged).await?;
-    let parameters = formation.resolved_parameters()?;
     let tags = vec![
         ("Name".to_owned(), name.clone()),
         ("App".to_owned(), app.to_owned()),
         ("Group".to_owned(), "image".to_owned()),
     ];
-    let request = CreateRequest {
-        name: &name,
-        token: format!("manage-bake-{}", chrono::Utc::now().timestamp_millis()),
-        template_url: &pushed.url,
-        parameters: &parameters,
-        tags: &tags,
-        capabilities: vec![],
-    };
-    let mark = Mark::new_stack();
-    let id = cfn::create(&clients.cfn, &request).await?;
-    let progress = ctx.ui.stack_progress(&name, formation.origin_lookup());
-    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
-    progress.finish();
-    if waited.status() != "CREATE_COMPLETE" {
-        return Err(super::commission::failed(&name, &waited, |id| {
-            formation.defined_in(id)
-        }));
-    }
+    super::commission::create_and_wait(ctx, clients, &name, &formation, &pushed.url, &tags).await?;
     Ok(())
 }
 

@@ -33,9 +33,21 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
 
 impl Reach {
     pub async fn load(ctx: &Ctx, clients: &Clients) -> Result<Self> {
+        Self::for_stack(ctx, clients, None).await
+    }
+
+    /// As `load`, for a caller that has just looked at (or made) the stack: it is not
+    /// described again.
+    pub async fn for_stack(ctx: &Ctx, clients: &Clients, known: Option<Stack>) -> Result<Self> {
         let name = ctx.env.stack_name();
+        let describe = async {
+            match known {
+                Some(stack) => Ok(Some(stack)),
+                None => cfn::describe(&clients.cfn, &name).await,
+            }
+        };
         let (stack, found) = tokio::try_join!(
-            cfn::describe(&clients.cfn, &name),
+            describe,
             hosts::discover(&clients.ec2, ctx.env.app(), &ctx.env.name)
         )?;
         let stack = stack.ok_or_else(|| {

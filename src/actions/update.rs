@@ -110,7 +110,7 @@ impl fmt::Display for Updated {
 
 pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
     // Checked with the base AMI standing in for the image: the image id changes no check.
-    super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
     if !args.no_deploy {
         deploy::preflight(ctx)?;
     }
@@ -129,7 +129,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
         }
     };
     let image = bake::current_image(ctx, &clients, args.no_bake).await?;
-    let formation = Formation::build(&ctx.env, &image)?;
+    let formation = formation.with_image(&ctx.env, &image);
     let parameters = formation.resolved_parameters()?;
     let template_url = store_template(ctx, &clients, &formation).await?;
     let shown = formation.shown_parameters();
@@ -161,7 +161,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
         return Ok(());
     }
     ctx.ui.step("deploying");
-    deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL).await
+    deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL, None).await
 }
 
 /// A change set is made from a template in S3, even for a dry run.

@@ -59,8 +59,8 @@ impl Moto {
         panic!("moto_server did not start on {addr} within 30s");
     }
 
-    /// The stack's status in the emulator, or None when there is no such stack.
-    pub async fn stack_status(&self, name: &str) -> Option<String> {
+    /// The stack as the emulator describes it, or None when there is no such stack.
+    pub async fn stack(&self, name: &str) -> Option<aws_sdk_cloudformation::types::Stack> {
         let out = self
             .cfn()
             .await
@@ -69,7 +69,13 @@ impl Moto {
             .send()
             .await
             .ok()?;
-        out.stacks()[0]
+        out.stacks().first().cloned()
+    }
+
+    /// The stack's status in the emulator, or None when there is no such stack.
+    pub async fn stack_status(&self, name: &str) -> Option<String> {
+        self.stack(name)
+            .await?
             .stack_status()
             .map(|s| s.as_str().to_owned())
     }
