@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
+/// How many groups' playbooks run at once unless `--parallel` says otherwise.
+pub const DEFAULT_PARALLEL: usize = 4;
+
 pub struct Inventory {
     pub hosts: Vec<Host>,
     /// app, env, each stack output by name, `stack_outputs`, and `group_addresses`.

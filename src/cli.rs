@@ -1,7 +1,9 @@
 //! The command line: `manage <env> <action> [options]`. Raw arguments only; `main` turns them
 //! into a checked config for one env before any action runs.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::since::{parse_since, Since};
+use crate::ui::Output;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -58,12 +60,6 @@ pub struct Global {
     /// Only results and errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,7 +165,7 @@ pub struct DeployArgs {
     #[arg(long = "group", short = 'g', value_name = "GROUP")]
     pub groups: Vec<String>,
     /// How many groups' playbooks run at once
-    #[arg(long, default_value_t = crate::actions::deploy::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = crate::ansible::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
 }
 
@@ -216,8 +212,8 @@ pub struct EventsArgs {
     #[arg(long, short = 'n')]
     pub limit: Option<usize>,
     /// Only events since then: a duration back from now (90s, 30m, 2h, 1d) or a time (2026-05-01T10:00:00Z, 2026-05-01)
-    #[arg(long, value_name = "WHEN", value_parser = crate::actions::events::parse_since)]
-    pub since: Option<crate::actions::events::Since>,
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<Since>,
 }
 
 #[derive(Debug, Args)]

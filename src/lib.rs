@@ -13,6 +13,7 @@ pub mod image;
 pub mod known_hosts;
 pub mod names;
 pub mod process;
+pub mod since;
 pub mod ssh;
 pub mod stack;
 pub mod template;
@@ -78,18 +79,50 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
             command: ConfigCommand::Push { name },
         } => actions::push::run(&ctx, name.as_deref()).await,
         Action::Commission(a) => {
-            actions::commission::run(&ctx, a.no_deploy, a.no_bake, &a.stack).await
+            actions::commission::run(&ctx, a.no_deploy, a.no_bake, &a.stack.into()).await
         }
         Action::Bake(a) => actions::bake::run(&ctx, a.rebake).await,
         Action::Clean(a) => actions::clean::run(&ctx, a.keep_latest).await,
         Action::Deploy(a) => actions::deploy::run(&ctx, &a.groups, a.parallel.into()).await,
-        Action::Inventory(a) => actions::inventory::run(&ctx, &a).await,
-        Action::Exec(a) => actions::exec::run(&ctx, &a).await,
-        Action::Ssh(a) => actions::ssh::run(&ctx, &a).await,
+        Action::Inventory(a) => actions::inventory::run(&ctx, a.host.as_deref(), a.script).await,
+        Action::Exec(a) => actions::exec::run(&ctx, &a.groups, a.index, &a.command).await,
+        Action::Ssh(a) => actions::ssh::run(&ctx, a.group.as_deref(), a.index, a.print).await,
         Action::Status => actions::status::run(&ctx).await,
-        Action::Events(a) => actions::events::run(&ctx, &a).await,
-        Action::Decommission(a) => actions::decommission::run(&ctx, &a).await,
-        Action::Update(a) => actions::update::run(&ctx, &a).await,
+        Action::Events(a) => actions::events::run(&ctx, a.limit, a.since).await,
+        Action::Decommission(a) => actions::decommission::run(&ctx, &a.into()).await,
+        Action::Update(a) => actions::update::run(&ctx, &a.into()).await,
+    }
+}
+
+// Raw arguments become the plain values the actions take.
+impl From<cli::StackArgs> for actions::settle::StackFlags {
+    fn from(a: cli::StackArgs) -> Self {
+        Self {
+            no_wait: a.no_wait,
+            skip: a.skip,
+        }
+    }
+}
+
+impl From<cli::UpdateArgs> for actions::update::UpdateFlags {
+    fn from(a: cli::UpdateArgs) -> Self {
+        Self {
+            no_deploy: a.no_deploy,
+            allow_replace: a.allow_replace,
+            no_bake: a.no_bake,
+            stack: a.stack.into(),
+        }
+    }
+}
+
+impl From<cli::DecommissionArgs> for actions::decommission::DecommissionFlags {
+    fn from(a: cli::DecommissionArgs) -> Self {
+        Self {
+            force: a.force,
+            with_image: a.with_image,
+            retain: a.retain,
+            no_wait: a.no_wait,
+        }
     }
 }
 

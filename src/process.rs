@@ -79,21 +79,13 @@ fn code_of(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
-/// A command line as a person would type it, for `--print` and dry runs.
+/// A command line as a person would type it (POSIX shell quoting), for `--print` and dry runs.
 pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    // Nul is the only thing shlex refuses; no real argument holds one, and showing it beats failing.
+    shlex::Quoter::new()
+        .allow_nul(true)
+        .join(argv.iter().map(String::as_str))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -126,7 +118,7 @@ mod tests {
         .map(String::from);
         assert_eq!(
             shell_words(&argv),
-            r"ssh -o 'UserKnownHostsFile=/a b' root@10.0.0.1 'it'\''s'"
+            r#"ssh -o 'UserKnownHostsFile=/a b' root@10.0.0.1 "it's""#
         );
     }
 

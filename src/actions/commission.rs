@@ -2,15 +2,14 @@
 //! showing progress, and print the outputs. Rerunning it is safe: a complete stack is
 //! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
 
-use super::settle::settle;
+use super::settle::{settle, StackFlags};
 use super::{bake, deploy, kv_lines, push, Ctx};
-use crate::aws::cloudformation::{self as cfn, CreateRequest, Stack, StackOutput};
+use crate::aws::cloudformation::{Stack, StackOutput};
 use crate::aws::Clients;
-use crate::cli::StackArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::formation::Formation;
 use crate::names;
-use crate::stack::{self, failure, Mark};
+use crate::stack::create::{create_and_wait, NewStack};
 use crate::stack::{Intent, Settled};
 use serde::Serialize;
 use std::fmt;
@@ -52,7 +51,7 @@ pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt
     write!(f, "outputs:\n{}", kv_lines(&pairs))
 }
 
-pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackArgs) -> Result<()> {
+pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFlags) -> Result<()> {
     let started = std::time::Instant::now();
     // Checked with the base AMI standing in for the image: the image id changes no check.
     let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
@@ -94,7 +93,13 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackAr
     let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
     ctx.ui.info(&pushed);
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
-    let stack = create_and_wait(ctx, &clients, &name, &formation, &pushed.url, &tags).await?;
+    let new = NewStack {
+        name: &name,
+        formation: &formation,
+        url: &pushed.url,
+        tags: &tags,
+    };
+    let stack = create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
     ctx.ui.result(&Commissioned {
         stack: name,
         status: stack.status.clone(),
@@ -112,67 +117,14 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> 
         return Ok(());
     }
     ctx.ui.step("deploying");
-    deploy::deploy(ctx, clients, &[], deploy::DEFAULT_PARALLEL, Some(stack)).await
-}
-
-/// Create a stack from the pushed template with every parameter and these tags, wait while
-/// streaming its events, and fail with the root cause unless it reaches CREATE_COMPLETE. Used
-/// for the env stack and the image stack alike.
-pub async fn create_and_wait(
-    ctx: &Ctx,
-    clients: &Clients,
-    name: &str,
-    formation: &Formation,
-    url: &str,
-    tags: &[(String, String)],
-) -> Result<Stack> {
-    let parameters = formation.resolved_parameters()?;
-    let request = CreateRequest {
-        name,
-        token: format!("manage-{name}-{}", chrono::Utc::now().timestamp_millis()),
-        template_url: url,
-        parameters: &parameters,
-        tags,
-        capabilities: formation.capabilities(),
-    };
-    ctx.ui.step(format!("creating stack {name}"));
-    let mark = Mark::new_stack();
-    let since = chrono::Utc::now() - chrono::Duration::seconds(2);
-    let id = match cfn::create(&clients.cfn, &request).await {
-        Ok(id) => id,
-        Err(e) => return Err(remove_half_created(ctx, clients, name, since, e).await),
-    };
-    let progress = ctx.ui.stack_progress(name, formation.origin_lookup());
-    let waited = stack::wait(&clients.cfn, &id, mark, ctx.stack_pacing(), &progress).await?;
-    progress.finish();
-    match waited.stack {
-        Some(stack) if stack.status == "CREATE_COMPLETE" => Ok(stack),
-        _ => {
-            Err(failure::explain(&clients.cfn, name, &waited, |id| formation.defined_in(id)).await)
-        }
-    }
-}
-
-/// A create that failed in the call itself can leave a stack behind in CREATE_IN_PROGRESS (the
-/// emulator does). Remove a stack that this call made, so a rerun starts clean.
-async fn remove_half_created(
-    ctx: &Ctx,
-    clients: &Clients,
-    name: &str,
-    since: chrono::DateTime<chrono::Utc>,
-    err: Error,
-) -> Error {
-    let ours = matches!(&err, Error::Aws(a) if a.code() != Some("AlreadyExistsException"));
-    if let (true, Ok(Some(s))) = (ours, cfn::describe(&clients.cfn, name).await) {
-        if s.created.is_some_and(|c| c >= since)
-            && cfn::delete(&clients.cfn, &s.id, &[]).await.is_ok()
-        {
-            ctx.ui.info(format!(
-                "removed the half-created stack {name}: fix the cause and run commission again"
-            ));
-        }
-    }
-    err
+    deploy::deploy(
+        ctx,
+        clients,
+        &[],
+        crate::ansible::DEFAULT_PARALLEL,
+        Some(stack),
+    )
+    .await
 }
 
 async fn show_plan(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<()> {

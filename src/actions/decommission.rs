@@ -1,11 +1,10 @@
 //! `decommission`: confirm, delete the env's stack, wait until it is gone, and report what
 //! CloudFormation kept (DeletionPolicy Retain or Snapshot).
 
-use super::settle::settle;
+use super::settle::{settle, StackFlags};
 use super::Ctx;
 use crate::aws::cloudformation as cfn;
 use crate::aws::Clients;
-use crate::cli::{DecommissionArgs, StackArgs};
 use crate::error::{Error, Result};
 use crate::stack::{Intent, Settled};
 use serde::Serialize;
@@ -61,7 +60,20 @@ impl fmt::Display for Decommissioned {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &DecommissionArgs) -> Result<()> {
+/// What the operator asked of `decommission`.
+#[derive(Debug, Default, Clone)]
+pub struct DecommissionFlags {
+    /// Needed on top of confirmation for a protected env.
+    pub force: bool,
+    /// Also delete the app's images (as `clean` does).
+    pub with_image: bool,
+    /// With DELETE_FAILED: resources to keep when deleting again.
+    pub retain: Vec<String>,
+    /// Refuse (exit 3) instead of waiting for another operation on the stack.
+    pub no_wait: bool,
+}
+
+pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
     let (force, with_image) = (args.force, args.with_image);
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
@@ -73,9 +85,9 @@ pub async fn run(ctx: &Ctx, args: &DecommissionArgs) -> Result<()> {
         images: None,
     };
     let mut confirmed = ctx.yes;
-    let stack_args = StackArgs {
+    let stack_args = StackFlags {
         no_wait: args.no_wait,
-        ..StackArgs::default()
+        ..StackFlags::default()
     };
     let existing = match settle(
         ctx,

@@ -57,9 +57,6 @@ impl fmt::Display for Deployed {
     }
 }
 
-/// How many groups' playbooks run at once unless `--parallel` says otherwise.
-pub const DEFAULT_PARALLEL: usize = 4;
-
 /// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
     process::find(
@@ -80,7 +77,7 @@ pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
     preflight(ctx)?;
     let clients = ctx.clients().await?;
     // Waits for a busy stack; refuses one that was never created or is half deleted.
-    let any = crate::cli::StackArgs::default();
+    let any = super::settle::StackFlags::default();
     let settled =
         super::settle::settle(ctx, &clients, crate::stack::Intent::Deploy, &any, &[]).await?;
     let stack = match settled {

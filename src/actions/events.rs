@@ -2,10 +2,10 @@
 
 use super::Ctx;
 use crate::aws::cloudformation::{self as cfn, StackEvent};
-use crate::cli::EventsArgs;
 use crate::error::{Error, Result};
+use crate::since::Since;
 use crate::ui::table;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt;
@@ -48,7 +48,8 @@ impl fmt::Display for Events {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
+/// `limit`: -n (all with --since, else DEFAULT_LIMIT); `since`: --since.
+pub async fn run(ctx: &Ctx, limit: Option<usize>, since: Option<Since>) -> Result<()> {
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
     if cfn::describe(&clients.cfn, &name).await?.is_none() {
@@ -57,7 +58,7 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
             ctx.env.name
         )));
     }
-    let events = match args.since {
+    let events = match since {
         // Paging stops at the first page that reaches back past `since`.
         Some(since) => {
             let mut events = cfn::events_since(
@@ -68,12 +69,10 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
             )
             .await?;
             events.reverse();
-            events.truncate(args.limit.unwrap_or(usize::MAX));
+            events.truncate(limit.unwrap_or(usize::MAX));
             events
         }
-        None => {
-            cfn::recent_events(&clients.cfn, &name, args.limit.unwrap_or(DEFAULT_LIMIT)).await?
-        }
+        None => cfn::recent_events(&clients.cfn, &name, limit.unwrap_or(DEFAULT_LIMIT)).await?,
     };
     let failures = events.iter().filter(|e| e.is_failure()).cloned().collect();
     ctx.ui.result(&Events {
@@ -82,95 +81,4 @@ pub async fn run(ctx: &Ctx, args: &EventsArgs) -> Result<()> {
         events,
     });
     Ok(())
-}
-
-/// `--since`: a duration back from now, or a point in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Since {
-    Ago(chrono::Duration),
-    At(DateTime<Utc>),
-}
-
-impl Since {
-    pub fn at(self, now: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Since::Ago(d) => now - d,
-            Since::At(t) => t,
-        }
-    }
-}
-
-/// `90s`, `30m`, `2h`, `1d`, an RFC 3339 time (`2026-05-01T10:00:00Z`) or a date (UTC midnight).
-pub fn parse_since(text: &str) -> std::result::Result<Since, String> {
-    let bad = || {
-        format!("\"{text}\" is neither a duration (90s, 30m, 2h, 1d) nor a time (2026-05-01T10:00:00Z, 2026-05-01)")
-    };
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(Since::At(t.with_timezone(&Utc)));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(Since::At(d.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc()));
-    }
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(seconds)
-        .and_then(chrono::Duration::try_seconds)
-        .map(Since::Ago)
-        .ok_or_else(bad)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn since_takes_durations_times_and_dates() {
-        let now = Utc.with_ymd_and_hms(2026, 5, 2, 12, 0, 0).unwrap();
-        let at = |s: &str| parse_since(s).unwrap().at(now);
-        assert_eq!(
-            at("90s"),
-            Utc.with_ymd_and_hms(2026, 5, 2, 11, 58, 30).unwrap()
-        );
-        assert_eq!(
-            at("30m"),
-            Utc.with_ymd_and_hms(2026, 5, 2, 11, 30, 0).unwrap()
-        );
-        assert_eq!(
-            at("2h"),
-            Utc.with_ymd_and_hms(2026, 5, 2, 10, 0, 0).unwrap()
-        );
-        assert_eq!(
-            at("1d"),
-            Utc.with_ymd_and_hms(2026, 5, 1, 12, 0, 0).unwrap()
-        );
-        assert_eq!(
-            at("2026-05-01T10:00:00+02:00"),
-            Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap()
-        );
-        assert_eq!(
-            at("2026-05-01"),
-            Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap()
-        );
-        for bad in [
-            "",
-            "h",
-            "10",
-            "10y",
-            "-5m",
-            "yesterday",
-            "99999999999999999d",
-        ] {
-            let e = parse_since(bad).unwrap_err();
-            assert!(e.contains("neither a duration"), "{bad}: {e}");
-        }
-    }
 }

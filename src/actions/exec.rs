@@ -3,7 +3,6 @@
 
 use super::reach::{self, Reach};
 use super::Ctx;
-use crate::cli::ExecArgs;
 use crate::error::{Error, Result};
 use crate::hosts::{self, Host};
 use crate::process;
@@ -41,12 +40,18 @@ impl fmt::Display for Executed {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &ExecArgs) -> Result<()> {
+/// `groups` and `index` choose the hosts; `command` is what follows `--`.
+pub async fn run(
+    ctx: &Ctx,
+    groups: &[String],
+    index: Option<usize>,
+    command: &[String],
+) -> Result<()> {
     reach::preflight(ctx)?;
-    let command = args.command.join(" ");
+    let command = command.join(" ");
     let clients = ctx.clients().await?;
     let reach = Reach::load(ctx, &clients).await?;
-    let chosen = hosts::select(reach.hosts.clone(), &args.groups, args.index)?;
+    let chosen = hosts::select(reach.hosts.clone(), groups, index)?;
     if chosen.is_empty() {
         return Err(Error::input(format!(
             "env {} has no running hosts to run on",

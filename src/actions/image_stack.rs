@@ -8,6 +8,7 @@ use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
+use crate::stack::create::{create_and_wait, NewStack};
 use crate::stack::{self, Mark, State};
 
 /// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
@@ -74,7 +75,13 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
         ("App".to_owned(), app.to_owned()),
         ("Group".to_owned(), "image".to_owned()),
     ];
-    super::commission::create_and_wait(ctx, clients, &name, &formation, &pushed.url, &tags).await?;
+    let new = NewStack {
+        name: &name,
+        formation: &formation,
+        url: &pushed.url,
+        tags: &tags,
+    };
+    create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
     Ok(())
 }
 

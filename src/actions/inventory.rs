@@ -4,12 +4,12 @@
 use super::reach::Reach;
 use super::Ctx;
 use crate::ansible::Inventory;
-use crate::cli::InventoryArgs;
 use crate::error::{Error, Result};
 use crate::process::shell_words;
 
-pub async fn run(ctx: &Ctx, args: &InventoryArgs) -> Result<()> {
-    if args.script {
+/// `--host H` gives one host's variables, `--script` the wrapper script, neither the list.
+pub async fn run(ctx: &Ctx, host: Option<&str>, script_only: bool) -> Result<()> {
+    if script_only {
         println!("{}", script(ctx)?);
         return Ok(());
     }
@@ -21,7 +21,7 @@ pub async fn run(ctx: &Ctx, args: &InventoryArgs) -> Result<()> {
         &ctx.env.name,
         &reach.stack.outputs,
     );
-    let value = match &args.host {
+    let value = match host {
         Some(h) => inventory.host(h),
         None => inventory.list(),
     };

@@ -4,16 +4,24 @@
 
 use super::Ctx;
 use crate::aws::Clients;
-use crate::cli::StackArgs;
 use crate::error::Result;
 use crate::stack::{self, Intent, Operator, Origin, Recovery, Settled, Watch};
+
+/// How the operator asked to treat a busy or stuck stack (`--no-wait`, `--skip`).
+#[derive(Debug, Default, Clone)]
+pub struct StackFlags {
+    /// Refuse (exit 3) instead of waiting for another operation on the stack.
+    pub no_wait: bool,
+    /// With UPDATE_ROLLBACK_FAILED: resources to skip when continuing the rollback.
+    pub skip: Vec<String>,
+}
 
 /// Settle the env's stack for `intent`. `retain` is decommission's --retain (empty elsewhere).
 pub async fn settle(
     ctx: &Ctx,
     clients: &Clients,
     intent: Intent,
-    args: &StackArgs,
+    args: &StackFlags,
     retain: &[String],
 ) -> Result<Settled> {
     let rec = Recovery {

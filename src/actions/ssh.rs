@@ -3,19 +3,19 @@
 
 use super::reach::{self, Reach};
 use super::Ctx;
-use crate::cli::SshArgs;
 use crate::error::{Error, Result};
 use crate::hosts;
 use crate::process::shell_words;
 
-pub async fn run(ctx: &Ctx, args: &SshArgs) -> Result<()> {
+/// `group` and `index` as typed (`ssh [GROUP [INDEX]]`); `print` shows the command instead.
+pub async fn run(ctx: &Ctx, group: Option<&str>, index: Option<usize>, print: bool) -> Result<()> {
     reach::preflight(ctx)?;
     let clients = ctx.clients().await?;
     let reach = Reach::load(ctx, &clients).await?;
     let mut groups: Vec<&str> = reach.hosts.iter().map(|h| h.group.as_str()).collect();
     groups.dedup();
-    let group = match (&args.group, groups.as_slice()) {
-        (Some(g), _) => g.clone(),
+    let group = match (group, groups.as_slice()) {
+        (Some(g), _) => g.to_owned(),
         (None, [only]) => (*only).to_owned(),
         (None, []) => {
             return Err(Error::input(format!(
@@ -30,10 +30,9 @@ pub async fn run(ctx: &Ctx, args: &SshArgs) -> Result<()> {
             )))
         }
     };
-    let host =
-        hosts::select(reach.hosts.clone(), &[group], Some(args.index.unwrap_or(0)))?.remove(0);
+    let host = hosts::select(reach.hosts.clone(), &[group], Some(index.unwrap_or(0)))?.remove(0);
     let argv = reach.ssh.argv(&host, None);
-    if args.print || ctx.dry_run {
+    if print || ctx.dry_run {
         println!("{}", shell_words(&argv));
         return Ok(());
     }

@@ -4,16 +4,16 @@
 //! "No changes" is success; a dry run only shows the change set. Either way the change set is
 //! deleted, so nothing is left behind.
 
-use super::settle::settle;
+use super::settle::{settle, StackFlags};
 use super::{bake, commission::write_outputs, deploy, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
 use crate::aws::Clients;
-use crate::cli::{Output, UpdateArgs};
 use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
 use crate::stack::changeset::{self, Change, ParamChange, Risk};
 use crate::stack::{self, failure, Intent, Mark, Operator, Pacing, Settled};
+use crate::ui::Output;
 use aws_sdk_cloudformation::types::Capability;
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
@@ -108,7 +108,19 @@ impl fmt::Display for Updated {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
+/// What the operator asked of `update`.
+#[derive(Debug, Default, Clone)]
+pub struct UpdateFlags {
+    /// Stop after the stack; do not run the playbooks.
+    pub no_deploy: bool,
+    /// Allow replacing or removing what holds data (still confirmed).
+    pub allow_replace: bool,
+    /// Use config.json's base_ami instead of the newest baked image.
+    pub no_bake: bool,
+    pub stack: StackFlags,
+}
+
+pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     // Checked with the base AMI standing in for the image: the image id changes no check.
     let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
     if !args.no_deploy {
@@ -161,7 +173,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateArgs) -> Result<()> {
         return Ok(());
     }
     ctx.ui.step("deploying");
-    deploy::deploy(ctx, &clients, &[], deploy::DEFAULT_PARALLEL, None).await
+    deploy::deploy(ctx, &clients, &[], crate::ansible::DEFAULT_PARALLEL, None).await
 }
 
 /// A change set is made from a template in S3, even for a dry run.

@@ -3,6 +3,7 @@
 //! and find the root cause of a failure.
 
 pub mod changeset;
+pub mod create;
 pub mod failure;
 pub mod machine;
 pub mod operator;

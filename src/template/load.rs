@@ -9,30 +9,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::parse::{self, Format};
+use super::sections;
 use super::TemplateError;
-
-/// Top-level template sections a fragment may contain, in output order.
-pub const SECTIONS: [&str; 9] = [
-    "AWSTemplateFormatVersion",
-    "Description",
-    "Metadata",
-    "Parameters",
-    "Mappings",
-    "Conditions",
-    "Resources",
-    "Outputs",
-    "Transform",
-];
-
-/// Sections whose keys are logical IDs.
-pub const ID_SECTIONS: [&str; 6] = [
-    "Metadata",
-    "Parameters",
-    "Mappings",
-    "Conditions",
-    "Resources",
-    "Outputs",
-];
 
 const EXTENSIONS: [&str; 4] = ["json", "yaml", "yml", "template"];
 const IMAGE: &str = "image";
@@ -125,7 +103,7 @@ pub(crate) fn from_source(path: &Path, source: String) -> Result<Fragment, Templ
         source,
         body,
     };
-    parse::check_sections(&fragment)?;
+    sections::check(&fragment.path, &fragment.body, |key| fragment.line_of(key))?;
     Ok(fragment)
 }
 

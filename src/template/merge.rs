@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::load::{ID_SECTIONS, SECTIONS};
+use super::sections::{ID_SECTIONS, SECTIONS};
 use super::tags::Tagging;
 use super::{Fragment, TemplateError};
 

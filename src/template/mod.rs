@@ -9,6 +9,7 @@ pub mod merge;
 mod merged;
 mod parse;
 mod refs;
+pub mod sections;
 pub mod tags;
 
 pub use check::{check, Limits, Problem, Severity};

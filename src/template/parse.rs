@@ -10,8 +10,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use serde_norway::value::TaggedValue;
 
-use super::load::SECTIONS;
-use super::{Fragment, TemplateError};
+use super::TemplateError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
@@ -194,56 +193,6 @@ fn split_get_att(value: Value) -> Value {
             None => Value::String(s),
         },
         other => other,
-    }
-}
-
-/// Known sections only, each of the shape CloudFormation expects.
-pub(crate) fn check_sections(fragment: &Fragment) -> Result<(), TemplateError> {
-    let path = &fragment.path;
-    for (section, value) in &fragment.body {
-        if !SECTIONS.contains(&section.as_str()) {
-            return Err(TemplateError::invalid(
-                path,
-                format!(
-                    "unknown section \"{section}\" (expected one of {})",
-                    SECTIONS.join(", ")
-                ),
-            ));
-        }
-        let expected = match section.as_str() {
-            "AWSTemplateFormatVersion" | "Description" => {
-                (!value.is_string()).then_some("a string")
-            }
-            "Transform" => (!is_transform(value)).then_some("a macro name or a list of them"),
-            _ => (!value.is_object()).then_some("a mapping of logical IDs"),
-        };
-        if let Some(expected) = expected {
-            return Err(TemplateError::invalid_at(
-                path,
-                fragment.line_of(section),
-                format!(
-                    "section \"{section}\" must be {expected}, not {}",
-                    kind(value)
-                ),
-            ));
-        }
-    }
-    match fragment.body.get("Metadata").and_then(|m| m.get("Group")) {
-        Some(Value::String(group)) if !group.is_empty() => Ok(()),
-        None => Ok(()),
-        Some(_) => Err(TemplateError::invalid_at(
-            path,
-            fragment.line_of("Group"),
-            "Metadata.Group must be a group name such as \"worker\"",
-        )),
-    }
-}
-
-fn is_transform(value: &Value) -> bool {
-    match value {
-        Value::String(_) => true,
-        Value::Array(items) => items.iter().all(Value::is_string),
-        _ => false,
     }
 }
 

@@ -8,12 +8,18 @@ mod table;
 pub use progress::StackProgress;
 pub use table::table;
 
-use crate::cli::Output;
 use crate::error::{Error, Result};
 use console::style;
 use serde::Serialize;
 use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
+
+/// How results are printed: `--output text|json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
 
 #[derive(Debug, Clone)]
 pub struct Ui {
