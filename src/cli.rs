@@ -9,14 +9,17 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "manage",
-    version,
+    version = crate::VERSION,
     about = "Commission, deploy, update and decommission whole application environments on AWS",
-    after_help = "Examples:\n  manage staging validate\n  manage staging commission\n  manage production status --output json\n  manage staging decommission --yes"
+    override_usage = "manage <ENV> <ACTION> [OPTIONS]\n       manage init|completions|man [ARGS]",
+    subcommand_value_name = "ACTION",
+    subcommand_help_heading = "Actions",
+    after_help = "Examples:\n  manage init shop\n  manage staging validate\n  manage staging commission\n  manage production status -o json\n  manage staging decommission --yes\n\nColour only on a terminal; NO_COLOR=1 turns it off."
 )]
 pub struct Cli {
-    /// The environment: staging, production, pr-142, ...
+    /// The environment: staging, production, pr-142, ... (none for init, completions, man)
     #[arg(value_name = "ENV")]
-    pub env: String,
+    pub env: Option<String>,
     #[command(subcommand)]
     pub action: Action,
     #[command(flatten)]
@@ -40,7 +43,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL), e.g. a local emulator
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = parse_endpoint)]
     pub endpoint_url: Option<String>,
     /// Stack parameter override, KEY=VALUE (repeatable)
     #[arg(long = "param", global = true, value_name = "KEY=VALUE")]
@@ -52,7 +55,7 @@ pub struct Global {
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
     /// Output format for results
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// More detail (-v: AWS request ids and causes; -vv: debug logs)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -64,6 +67,15 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Action {
+    /// Create a new project in DIR: config.json, formations/, playbooks/, .gitignore (no ENV)
+    Init(InitArgs),
+    /// Print the shell completion script: bash, zsh, fish, powershell, elvish (no ENV)
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (no ENV)
+    Man,
     /// Merge the fragments and check them, with no AWS call
     Validate,
     /// Print the merged template for this env
@@ -95,6 +107,40 @@ pub enum Action {
     Events(EventsArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
+}
+
+impl Action {
+    /// Commands that work without an env (and take none).
+    pub fn needs_env(&self) -> bool {
+        !matches!(
+            self,
+            Action::Init(_) | Action::Completions { .. } | Action::Man
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The new project's folder (created if missing; existing files are never overwritten)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The app's name (default: the folder's name)
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+}
+
+/// `--endpoint-url`: an http(s) URL with a host, so a typo is bad input rather than a
+/// connection failure.
+pub fn parse_endpoint(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
+            Ok(text.to_owned())
+        }
+        _ => Err("expected an http:// or https:// URL such as http://127.0.0.1:5000".to_owned()),
+    }
 }
 
 #[derive(Debug, Args)]

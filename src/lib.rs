@@ -20,11 +20,19 @@ pub mod template;
 pub mod ui;
 
 use actions::Ctx;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Action, Cli, ConfigCommand};
 use config::{Config, EnvConfig};
 use error::{Error, Result};
 use ui::Ui;
+
+/// `manage --version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MANAGE_GIT_COMMIT"),
+    ")"
+);
 
 /// Parse, run, report; returns the process exit code.
 pub fn run() -> i32 {
@@ -34,6 +42,18 @@ pub fn run() -> i32 {
     };
     let g = &cli.global;
     let ui = Ui::new(g.output, g.verbose, g.quiet);
+    if let Err(e) = check_env_argument(&cli) {
+        return usage_error(e);
+    }
+    if !cli.action.needs_env() {
+        return match top_level(cli.action, &ui) {
+            Ok(()) => 0,
+            Err(e) => {
+                ui.error(&e);
+                e.exit_code()
+            }
+        };
+    }
     init_tracing(g.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -56,10 +76,42 @@ pub fn run() -> i32 {
     }
 }
 
+/// An env action needs <ENV>; a top-level command (init, completions, man) takes none.
+fn check_env_argument(cli: &Cli) -> std::result::Result<(), clap::Error> {
+    use clap::error::ErrorKind;
+    match (&cli.env, cli.action.needs_env()) {
+        (None, true) => Err(Cli::command().error(
+            ErrorKind::MissingRequiredArgument,
+            "the following required arguments were not provided:\n  <ENV>",
+        )),
+        (Some(env), false) => Err(Cli::command().error(
+            ErrorKind::UnknownArgument,
+            format!("unexpected argument '{env}': this command takes no <ENV>"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The commands that need no env and no AWS: init, completions, man.
+fn top_level(action: Action, ui: &Ui) -> Result<()> {
+    match action {
+        Action::Init(a) => {
+            let created = actions::init::create(&a.dir, a.app.as_deref())?;
+            ui.result(&created);
+            Ok(())
+        }
+        Action::Completions { shell } => actions::reference::completions(shell, Cli::command()),
+        Action::Man => actions::reference::man(Cli::command()),
+        _ => Ok(()),
+    }
+}
+
 async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
     let g = cli.global;
+    check_endpoint_variable()?;
     let config = Config::load(&g.config)?;
-    let env = EnvConfig::new(config, &cli.env, &g.params)?;
+    let env_name = cli.env.unwrap_or_default();
+    let env = EnvConfig::new(config, &env_name, &g.params)?;
     let target = aws::Target {
         region: g.region.or_else(|| env.config.region.clone()),
         profile: g.profile.or_else(|| env.config.profile.clone()),
@@ -91,6 +143,9 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Events(a) => actions::events::run(&ctx, a.limit, a.since).await,
         Action::Decommission(a) => actions::decommission::run(&ctx, &a.into()).await,
         Action::Update(a) => actions::update::run(&ctx, &a.into()).await,
+        top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
+            top_level(top, &ctx.ui)
+        }
     }
 }
 
@@ -126,30 +181,21 @@ impl From<cli::DecommissionArgs> for actions::decommission::DecommissionFlags {
     }
 }
 
-/// clap's own message, cut to its first line, with a pointer to --help: exit 2.
-fn usage_error(e: clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-            2
-        } else {
-            0
-        };
+/// The SDK reads AWS_ENDPOINT_URL itself; a malformed one is bad input, not "cannot reach AWS".
+fn check_endpoint_variable() -> Result<()> {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => cli::parse_endpoint(&url)
+            .map(|_| ())
+            .map_err(|e| Error::input(format!("AWS_ENDPOINT_URL \"{url}\": {e}"))),
+        _ => Ok(()),
     }
-    let text = e.render().to_string();
-    let first = text
-        .lines()
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    eprintln!("error: {first} (see manage --help)");
-    2
+}
+
+/// clap's own message in full (the argument's name, a similar command, the possible values,
+/// the usage): exit 2, or 0 for --help and --version.
+fn usage_error(e: clap::Error) -> i32 {
+    let _ = e.print();
+    e.exit_code()
 }
 
 fn init_tracing(verbose: u8) {

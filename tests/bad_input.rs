@@ -141,7 +141,7 @@ bad_input! {
         name: "unknown action",
         setup: nothing,
         args: &["staging", "frobnicate"],
-        want: &["frobnicate", "manage --help"],
+        want: &["frobnicate"],
     }
 }
 
@@ -150,7 +150,16 @@ bad_input! {
         name: "too many arguments",
         setup: nothing,
         args: &["staging", "status", "extra"],
-        want: &["extra", "manage --help"],
+        want: &["extra"],
+    }
+}
+
+bad_input! {
+    endpoint_that_is_not_a_url: Case {
+        name: "endpoint that is not a URL",
+        setup: nothing,
+        args: &["staging", "status", "--endpoint-url", "not a url"],
+        want: &["--endpoint-url", "not a url"],
     }
 }
 
