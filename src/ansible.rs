@@ -169,7 +169,8 @@ pub fn playbook_command(
     if let Some(key) = &ssh.key_file {
         cmd.arg("--private-key").arg(key);
     }
-    cmd.arg("--ssh-common-args")
+    // Extra, not common, args: the user's ansible.cfg ssh_args and ssh_common_args still apply.
+    cmd.arg("--ssh-extra-args")
         .arg(shell_words(&ssh.connection_options()));
     cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
     cmd.arg(&run.playbook);

@@ -92,6 +92,7 @@ pub fn address_of(i: &Instance, kind: AddressKind) -> Option<String> {
         AddressKind::PublicIp => i.public_ip.clone(),
         AddressKind::PrivateDns => i.private_dns.clone(),
         AddressKind::PublicDns => i.public_dns.clone(),
+        AddressKind::InstanceId => Some(i.id.clone()),
     }
 }
 

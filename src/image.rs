@@ -1,4 +1,7 @@
-//! The app's baked image: its names, its tags, and which one is current. Plain values only.
+//! The app's baked image: its names, its tags, and which one is current (plain values), and
+//! the waits on a new image and on snapshots released by deregistered images (`wait`).
+
+pub mod wait;
 
 use crate::aws::ec2::Image;
 use chrono::{DateTime, Utc};

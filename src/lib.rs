@@ -113,7 +113,8 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
     let env_name = cli.env.unwrap_or_default();
     let env = EnvConfig::new(config, &env_name, &g.params)?;
     let target = aws::Target {
-        region: g.region.or_else(|| env.config.region.clone()),
+        region: g.region,
+        config_region: env.config.region.clone(),
         profile: g.profile.or_else(|| env.config.profile.clone()),
         endpoint_url: g.endpoint_url,
     };
@@ -123,6 +124,8 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         dry_run: g.dry_run,
         yes: g.yes,
         target,
+        announce: changes_aws(&cli.action),
+        announced: Default::default(),
     };
     match cli.action {
         Action::Validate => actions::validate::run(&ctx).await,
@@ -188,6 +191,30 @@ fn check_endpoint_variable() -> Result<()> {
             .map(|_| ())
             .map_err(|e| Error::input(format!("AWS_ENDPOINT_URL \"{url}\": {e}"))),
         _ => Ok(()),
+    }
+}
+
+/// Actions that change something in the account (or on its hosts): each names the account and
+/// region first. Read-only and local actions do not.
+pub fn changes_aws(action: &Action) -> bool {
+    match action {
+        Action::Init(_)
+        | Action::Completions { .. }
+        | Action::Man
+        | Action::Validate
+        | Action::Template
+        | Action::Inventory(_)
+        | Action::Ssh(_)
+        | Action::Status
+        | Action::Events(_) => false,
+        Action::Config { .. }
+        | Action::Commission(_)
+        | Action::Bake(_)
+        | Action::Clean(_)
+        | Action::Deploy(_)
+        | Action::Exec(_)
+        | Action::Decommission(_)
+        | Action::Update(_) => true,
     }
 }
 

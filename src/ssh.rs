@@ -1,38 +1,56 @@
-//! How `manage` reaches hosts over SSH: one set of options shared by ssh, exec and Ansible,
-//! a known_hosts file per env, and a wait until every host answers.
+//! How `manage` reaches hosts: always through the system `ssh`, so the user's `~/.ssh/config`
+//! (ProxyJump, IdentityFile, ...) applies, with one set of options shared by the readiness
+//! probe, ssh, exec and Ansible: our known_hosts per env, `ssh_args` from the config, and for
+//! `"transport": "ssm"` Session Manager's `AWS-StartSSHSession` as the ProxyCommand.
 
+use crate::config::{Config, Transport};
 use crate::error::{Error, Result};
 use crate::hosts::Host;
+use crate::process::shell_words;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct SshSettings {
     pub user: String,
     pub key_file: Option<PathBuf>,
     pub known_hosts: PathBuf,
+    /// The config's `ssh_args`, passed as given.
+    pub extra: Vec<String>,
+    /// `"transport": "ssm"`: the ProxyCommand that opens a Session Manager session to `%h`.
+    pub proxy_command: Option<String>,
+}
+
+/// Where AWS is, for the Session Manager ProxyCommand (the `aws` CLI runs it).
+pub struct AwsRoute<'a> {
+    pub region: &'a str,
+    pub profile: Option<&'a str>,
 }
 
 impl SshSettings {
-    /// The config's user and key file (made absolute, so child programs and printed commands
-    /// work from any folder), checked against `known_hosts`.
-    pub fn from_config(config: &crate::config::Config, known_hosts: PathBuf) -> Result<Self> {
+    /// The config's user, key file (made absolute, so child programs and printed commands work
+    /// from any folder), `ssh_args` and transport, checked against `known_hosts`.
+    pub fn from_config(config: &Config, known_hosts: PathBuf, route: &AwsRoute) -> Result<Self> {
         let key_file = config
             .ssh_key_file
             .as_deref()
             .map(std::path::absolute)
             .transpose()
             .map_err(|e| Error::Local(format!("ssh_key_file: {e}")))?;
+        let proxy_command = (config.transport == Transport::Ssm).then(|| ssm_proxy(route));
         Ok(Self {
             user: config.ssh_user.clone(),
             key_file,
             known_hosts,
+            extra: config.ssh_args.clone(),
+            proxy_command,
         })
     }
 
-    /// `-o` options: our own known_hosts, new keys accepted once, never a password prompt.
+    /// `-o` options: our own known_hosts, new keys accepted once, never a password prompt; the
+    /// Session Manager ProxyCommand; then `ssh_args`. The user's ~/.ssh/config applies after
+    /// these (ssh takes the first value it sees for each option).
     pub fn connection_options(&self) -> Vec<String> {
         let mut opts = vec![
             "-o".to_owned(),
@@ -47,6 +65,10 @@ impl SshSettings {
         if self.key_file.is_some() {
             opts.extend(["-o".to_owned(), "IdentitiesOnly=yes".to_owned()]);
         }
+        if let Some(proxy) = &self.proxy_command {
+            opts.extend(["-o".to_owned(), format!("ProxyCommand={proxy}")]);
+        }
+        opts.extend(self.extra.iter().cloned());
         opts
     }
 
@@ -71,19 +93,48 @@ impl SshSettings {
     }
 }
 
-/// Wait until every host accepts a TCP connection on port 22 and sends an SSH banner. Looks
-/// at once, then backs off; past the deadline, names every host that never answered (exit 4).
-pub async fn wait_until_answering(hosts: &[Host], deadline: Duration) -> Result<()> {
+/// `aws ssm start-session` with the SSH document, addressed by instance id (`%h`).
+fn ssm_proxy(route: &AwsRoute) -> String {
+    let mut argv: Vec<String> = [
+        "aws",
+        "ssm",
+        "start-session",
+        "--target",
+        "%h",
+        "--document-name",
+        "AWS-StartSSHSession",
+        "--parameters",
+        "portNumber=%p",
+        "--region",
+        route.region,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(p) = route.profile {
+        argv.extend(["--profile".to_owned(), p.to_owned()]);
+    }
+    shell_words(&argv)
+}
+
+/// Wait until `ssh` logs in to every host (through ProxyJump, ssh_args or Session Manager, as
+/// every later use will). Looks at once, then backs off; past the deadline, names every host
+/// that never answered with ssh's last word on it (exit 4).
+pub async fn wait_until_answering(
+    settings: &SshSettings,
+    hosts: &[Host],
+    deadline: Duration,
+) -> Result<()> {
     let mut set = tokio::task::JoinSet::new();
     for host in hosts {
-        let host = host.clone();
-        set.spawn(async move { (answers_within(&host.address, deadline).await, host) });
+        let (host, settings) = (host.clone(), settings.clone());
+        set.spawn(async move { (answers_within(&settings, &host, deadline).await, host) });
     }
     let mut silent = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let (ok, host) = joined.map_err(|e| Error::Local(format!("SSH wait: {e}")))?;
-        if !ok {
-            silent.push(format!("{} ({})", host.name, host.address));
+        let (answer, host) = joined.map_err(|e| Error::Local(format!("SSH wait: {e}")))?;
+        if let Err(last) = answer {
+            silent.push(format!("{} ({}): {last}", host.name, host.address));
         }
     }
     if silent.is_empty() {
@@ -91,32 +142,79 @@ pub async fn wait_until_answering(hosts: &[Host], deadline: Duration) -> Result<
     }
     silent.sort();
     Err(Error::Timeout {
-        waiting_for: format!("SSH on {}", silent.join(", ")),
+        waiting_for: format!("SSH on {}", silent.join("; ")),
         after: deadline,
     })
 }
 
-async fn answers_within(address: &str, deadline: Duration) -> bool {
+async fn answers_within(
+    settings: &SshSettings,
+    host: &Host,
+    deadline: Duration,
+) -> std::result::Result<(), String> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
-        if banner(address).await {
-            return true;
-        }
+        let last = match login(settings, host).await {
+            Ok(()) => return Ok(()),
+            Err(last) => last,
+        };
         if started.elapsed() + delay > deadline {
-            return false;
+            return Err(last);
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
     }
 }
 
-async fn banner(address: &str) -> bool {
-    let attempt = async {
-        let mut stream = tokio::net::TcpStream::connect((address, 22)).await.ok()?;
-        let mut buf = [0u8; 4];
-        stream.read_exact(&mut buf).await.ok()?;
-        (&buf == b"SSH-").then_some(())
-    };
-    matches!(timeout(Duration::from_secs(3), attempt).await, Ok(Some(())))
+/// One `ssh ... true`: Ok once it logs in, else ssh's last line on stderr.
+async fn login(settings: &SshSettings, host: &Host) -> std::result::Result<(), String> {
+    let argv = settings.argv(host, Some("true"));
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    match tokio::time::timeout(Duration::from_secs(30), cmd.output()).await {
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => Err(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("ssh gave no reason")
+            .trim()
+            .to_owned()),
+        Ok(Err(e)) => Err(format!("cannot run ssh: {e}")),
+        Err(_) => Err("ssh did not finish within 30s".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssm_reaches_hosts_by_instance_id_through_start_ssh_session() {
+        let proxy = ssm_proxy(&AwsRoute {
+            region: "eu-west-1",
+            profile: Some("ops"),
+        });
+        assert_eq!(
+            proxy,
+            "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region eu-west-1 --profile ops"
+        );
+        let settings = SshSettings {
+            user: "ec2-user".into(),
+            key_file: None,
+            known_hosts: "/k".into(),
+            extra: vec!["-J".into(), "bastion".into()],
+            proxy_command: Some(proxy.clone()),
+        };
+        let opts = settings.connection_options();
+        let at = opts
+            .iter()
+            .position(|o| o.starts_with("ProxyCommand="))
+            .unwrap();
+        assert_eq!(opts[at], format!("ProxyCommand={proxy}"));
+        assert_eq!(&opts[opts.len() - 2..], ["-J", "bastion"]);
+    }
 }

@@ -280,6 +280,48 @@ bad_input! {
     }
 }
 
+bad_input! {
+    unknown_transport: Case {
+        name: "unknown transport",
+        setup: |p| p.edit_config(|c| c["transport"] = "telnet".into()),
+        args: &["staging", "deploy"],
+        want: &["config.json", "key \"transport\"", "telnet", "ssh, ssm"],
+    }
+}
+
+bad_input! {
+    ssh_args_not_strings: Case {
+        name: "ssh_args not strings",
+        setup: |p| p.edit_config(|c| c["ssh_args"] = serde_json::json!(["-J", 5])),
+        args: &["staging", "deploy"],
+        want: &["config.json", "key \"ssh_args\"", "list of strings"],
+    }
+}
+
+bad_input! {
+    ssm_with_an_ip_address: Case {
+        name: "ssm with an IP address",
+        setup: |p| p.edit_config(|c| {
+            c["transport"] = "ssm".into();
+            c["address"] = "public_ip".into();
+        }),
+        args: &["staging", "deploy"],
+        want: &["config.json", "key \"address\"", "instance id"],
+    }
+}
+
+bad_input! {
+    ssm_without_the_session_manager_plugin: Case {
+        name: "ssm without the Session Manager plugin",
+        setup: |p| p.edit_config(|c| {
+            c["transport"] = "ssm".into();
+            c.as_object_mut().unwrap().remove("address");
+        }),
+        args: &["staging", "deploy"],
+        want: &["not found on PATH", "\"transport\": \"ssm\" needs it"],
+    }
+}
+
 fn check(case: Case) {
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();

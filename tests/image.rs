@@ -202,6 +202,32 @@ async fn rebake_makes_a_newer_image_that_commission_uses_and_clean_removes_them_
     let ids: Vec<String> = before.iter().map(|i| i.id.clone()).collect();
     let snapshots: Vec<String> = before.iter().flat_map(|i| i.snapshots.clone()).collect();
     assert_eq!(snapshots.len(), 2);
+    let ec2 = moto.ec2().await;
+    let tagged = ec2
+        .describe_snapshots()
+        .set_snapshot_ids(Some(snapshots.clone()))
+        .send()
+        .await
+        .unwrap();
+    for s in tagged.snapshots() {
+        let tags: BTreeMap<_, _> = s
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap()))
+            .collect();
+        assert_eq!(
+            (tags.get("App"), tags.get("Group")),
+            (Some(&"argos"), Some(&"image")),
+            "bake tags the snapshots: {tags:?}"
+        );
+    }
+    // An interrupted clean: the older image is gone, its snapshot is left behind.
+    let older = before.iter().find(|i| i.id != newest).unwrap();
+    ec2.deregister_image()
+        .image_id(&older.id)
+        .send()
+        .await
+        .unwrap();
     let refused = p.manage(["staging", "clean"]).code(3);
     assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
 
@@ -222,11 +248,22 @@ async fn rebake_makes_a_newer_image_that_commission_uses_and_clean_removes_them_
             .collect::<Vec<_>>(),
         [newest.as_str()]
     );
+    use aws_sdk_ec2::error::ProvideErrorMetadata;
+    match ec2
+        .describe_snapshots()
+        .set_snapshot_ids(Some(older.snapshots.clone()))
+        .send()
+        .await
+    {
+        Ok(out) => assert!(
+            out.snapshots().is_empty(),
+            "the orphaned snapshot is found by tag"
+        ),
+        Err(e) => assert_eq!(e.code(), Some("InvalidSnapshot.NotFound"), "{e:?}"),
+    }
 
     p.manage(["staging", "decommission", "--yes", "--with-image"])
         .ok();
-    let ec2 = moto.ec2().await;
-    use aws_sdk_ec2::error::ProvideErrorMetadata;
     match ec2
         .describe_images()
         .owners("self")

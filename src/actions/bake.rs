@@ -15,10 +15,11 @@ use crate::hosts::{self, Host};
 use crate::image;
 use crate::known_hosts::KnownHosts;
 use crate::ssh::{self, SshSettings};
+use crate::stack::Pacing;
 use crate::{names, process};
 use serde::Serialize;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Serialize)]
 pub struct Baked {
@@ -166,7 +167,7 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
     timed("image stack and instance", t);
 
     let t = Instant::now();
-    run_image_playbook(ctx, &instance).await?;
+    run_image_playbook(ctx, clients, &instance).await?;
     timed("image.yml", t);
 
     let t = Instant::now();
@@ -195,7 +196,7 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
 
 /// Wait for SSH, then run image.yml. On failure the instance stays, and the error says how to
 /// go on from it or remove it.
-async fn run_image_playbook(ctx: &Ctx, instance: &Instance) -> Result<()> {
+async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -> Result<()> {
     let app = ctx.env.app();
     let address = hosts::address_of(instance, ctx.env.config.address).ok_or_else(|| {
         Error::Local(format!(
@@ -213,12 +214,21 @@ async fn run_image_playbook(ctx: &Ctx, instance: &Instance) -> Result<()> {
     };
     let known = KnownHosts::for_env(app, "image")?;
     known.forget_reused(std::slice::from_ref(&host)).await?;
-    let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone())?;
+    let route = ssh::AwsRoute {
+        region: &clients.region,
+        profile: ctx.target.profile.as_deref(),
+    };
+    let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone(), &route)?;
     ctx.ui.step(format!(
         "bake: waiting for SSH on {} ({})",
         host.instance_id, host.address
     ));
-    ssh::wait_until_answering(std::slice::from_ref(&host), ctx.env.config.timeouts.ssh).await?;
+    ssh::wait_until_answering(
+        &ssh,
+        std::slice::from_ref(&host),
+        ctx.env.config.timeouts.ssh,
+    )
+    .await?;
     let mut inventory = Inventory::new(vec![host.clone()], app, "", &[]);
     inventory.vars.remove("env");
     inventory
@@ -256,8 +266,9 @@ async fn run_image_playbook(ctx: &Ctx, instance: &Instance) -> Result<()> {
     })
 }
 
-/// Create the image, tagged in the same call, and wait until it is available. A failed or
-/// late image is deregistered (with its snapshots), so no half-made image is left.
+/// Create the image, tagged in the same call, wait until it is available (a failed or late
+/// image is deregistered with its snapshots), then tag its snapshots too, so `clean` finds
+/// them even after the image is gone.
 async fn create_image(
     ctx: &Ctx,
     clients: &Clients,
@@ -276,50 +287,10 @@ async fn create_image(
     ctx.ui
         .step(format!("bake: creating image {name} from {}", instance.id));
     let id = ec2::create_image(&clients.ec2, &instance.id, name, &tags).await?;
-    match wait_available(clients, &id, ctx.env.config.timeouts.image).await {
-        Ok(image) => Ok(image),
-        Err(e) => {
-            if let Ok(Some(partial)) = ec2::image(&clients.ec2, &id).await {
-                let _ = ec2::deregister_image(&clients.ec2, &id).await;
-                for snap in &partial.snapshot_ids {
-                    let _ = ec2::delete_snapshot(&clients.ec2, snap).await;
-                }
-                ctx.ui
-                    .info(format!("deregistered the unfinished image {id}"));
-            }
-            Err(e)
-        }
-    }
-}
-
-async fn wait_available(clients: &Clients, id: &str, deadline: Duration) -> Result<Image> {
-    let started = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match ec2::image(&clients.ec2, id).await? {
-            Some(i) if i.state == "available" => return Ok(i),
-            Some(i)
-                if matches!(
-                    i.state.as_str(),
-                    "failed" | "error" | "invalid" | "deregistered"
-                ) =>
-            {
-                return Err(Error::Local(format!(
-                    "image {id} ended in state {}",
-                    i.state
-                )));
-            }
-            _ => {}
-        }
-        if started.elapsed() + delay > deadline {
-            return Err(Error::Timeout {
-                waiting_for: format!("image {id} to become available"),
-                after: started.elapsed(),
-            });
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+    let pacing = Pacing::with_deadline(ctx.env.config.timeouts.image);
+    let made = image::wait::available(&clients.ec2, &id, pacing).await?;
+    ec2::tag(&clients.ec2, &made.snapshot_ids, &tags).await?;
+    Ok(made)
 }
 
 /// The playbooks' git commit, when they are in a git work tree (a tag on the image).

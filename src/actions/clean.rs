@@ -1,11 +1,14 @@
 //! `clean`: delete what bakes leave: the image stack (or a stray image instance), every
-//! `<app>-image*` image, and their snapshots (found through each image's block device
-//! mappings, never by listing every snapshot). `--keep-latest` keeps the image in use.
+//! `<app>-image*` image, and their snapshots (through each image's block device mappings, and
+//! by the tags bake gives them, so a snapshot whose image is gone is still found). Snapshots
+//! still in use right after their image is deregistered are retried until the image deadline.
+//! `--keep-latest` keeps the image in use.
 
 use super::Ctx;
 use crate::aws::ec2::{self, Image};
 use crate::aws::Clients;
 use crate::error::Result;
+use crate::stack::Pacing;
 use crate::{image, names};
 use serde::Serialize;
 use std::fmt;
@@ -95,7 +98,19 @@ pub async fn clean(
     } else {
         None
     };
+    let kept_snapshots: Vec<String> = images
+        .iter()
+        .filter(|i| Some(&i.id) == kept.as_ref())
+        .flat_map(|i| i.snapshot_ids.clone())
+        .collect();
     images.retain(|i| Some(&i.id) != kept.as_ref());
+    // Snapshots of deleted images that an earlier clean could not delete are found by their tags.
+    let mut snapshots: Vec<String> = images.iter().flat_map(|i| i.snapshot_ids.clone()).collect();
+    for s in ec2::tagged_snapshots(&clients.ec2, &[("App", app), ("Group", "image")]).await? {
+        if !snapshots.contains(&s) && !kept_snapshots.contains(&s) {
+            snapshots.push(s);
+        }
+    }
     let plan = Cleaned {
         image_stack: stack.is_some(),
         instances: strays,
@@ -103,7 +118,7 @@ pub async fn clean(
             .iter()
             .map(|i| format!("{} ({})", i.id, i.name))
             .collect(),
-        snapshots: images.iter().flat_map(|i| i.snapshot_ids.clone()).collect(),
+        snapshots,
         kept,
     };
     if plan.is_empty() {
@@ -140,9 +155,12 @@ async fn delete(ctx: &Ctx, clients: &Clients, plan: &Cleaned, images: &[Image]) 
         ctx.ui
             .step(format!("deregistering image {} ({})", i.id, i.name));
         ec2::deregister_image(&clients.ec2, &i.id).await?;
-        for snap in &i.snapshot_ids {
-            ec2::delete_snapshot(&clients.ec2, snap).await?;
-        }
+    }
+    if !plan.snapshots.is_empty() {
+        ctx.ui
+            .step(format!("deleting snapshots {}", plan.snapshots.join(", ")));
+        let pacing = Pacing::with_deadline(ctx.env.config.timeouts.image);
+        image::wait::delete_snapshots(&clients.ec2, &plan.snapshots, pacing).await?;
     }
     Ok(())
 }

@@ -3,13 +3,13 @@
 
 use super::{push, Ctx};
 use crate::aws::cloudformation as cfn;
-use crate::aws::ec2::{self, Instance};
+use crate::aws::ec2::Instance;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
 use crate::stack::create::{create_and_wait, NewStack};
-use crate::stack::{self, Mark, State};
+use crate::stack::{self, Mark, Pacing, State};
 
 /// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
 pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
@@ -18,7 +18,8 @@ pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
         let existing = cfn::describe(&clients.cfn, &name).await?;
         match stack::classify(existing.as_ref().map(|s| s.status.as_str())) {
             State::Ready => {
-                if let Some(i) = running_bake_instance(ctx, clients).await? {
+                let id = existing.as_ref().map_or(name.as_str(), |s| s.id.as_str());
+                if let Some(i) = running_bake_instance(ctx, clients, id).await? {
                     ctx.ui.info(format!(
                         "continuing from the image instance {} an earlier bake kept",
                         i.id
@@ -28,8 +29,8 @@ pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
                 delete_image_stack(ctx, clients).await?;
             }
             State::Absent | State::Deleted => {
-                create_image_stack(ctx, clients).await?;
-                return running_bake_instance(ctx, clients).await?.ok_or_else(|| {
+                let made = create_image_stack(ctx, clients).await?;
+                return running_bake_instance(ctx, clients, &made.id).await?.ok_or_else(|| {
                     Error::Local(format!("stack {name} is complete but has no running instance tagged App={}, Group=image", ctx.env.app()))
                 });
             }
@@ -53,18 +54,27 @@ pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
     }
 }
 
-async fn running_bake_instance(ctx: &Ctx, clients: &Clients) -> Result<Option<Instance>> {
-    let mut found = ec2::tagged_instances(
+/// The newest running instance tagged App and Group=image, once the instances the image
+/// stack reports are visible by those tags.
+async fn running_bake_instance(
+    ctx: &Ctx,
+    clients: &Clients,
+    stack_id: &str,
+) -> Result<Option<Instance>> {
+    let mut found = stack::instances::visible(
+        &clients.cfn,
         &clients.ec2,
+        stack_id,
         &[("App", ctx.env.app()), ("Group", "image")],
         &["running"],
+        Pacing::with_deadline(ctx.env.config.timeouts.ssh),
     )
     .await?;
     found.sort_by(|a, b| (a.launch_time, &a.id).cmp(&(b.launch_time, &b.id)));
     Ok(found.pop())
 }
 
-async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
+async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<cfn::Stack> {
     let formation = Formation::build_image(&ctx.env)?;
     formation.ensure_valid()?;
     let app = ctx.env.app();
@@ -81,8 +91,7 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<()> {
         url: &pushed.url,
         tags: &tags,
     };
-    create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
-    Ok(())
+    create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await
 }
 
 /// Delete the image stack (if there is one) and wait until it is gone.

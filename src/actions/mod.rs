@@ -33,12 +33,28 @@ pub struct Ctx {
     pub dry_run: bool,
     pub yes: bool,
     pub target: Target,
+    /// Name the account and region before the first AWS call (mutating actions).
+    pub announce: bool,
+    pub announced: std::sync::atomic::AtomicBool,
 }
 
 impl Ctx {
     /// Built only by actions that call AWS, so bad input never gets this far.
+    /// A mutating action first says which account and region it will change.
     pub async fn clients(&self) -> Result<Clients> {
-        Clients::new(&self.target).await
+        let clients = Clients::new(&self.target).await?;
+        if self.announce
+            && !self
+                .announced
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let who = crate::aws::sts::caller(&clients.sts).await?;
+            self.ui.info(format!(
+                "account {} ({}), region {}",
+                who.account, who.arn, clients.region
+            ));
+        }
+        Ok(clients)
     }
 
     pub fn stack_pacing(&self) -> Pacing {

@@ -105,7 +105,7 @@ pub async fn store(
         s3_uri: format!("s3://{bucket}/{key}"),
         uploaded: false,
     };
-    let exists = s3::bucket_exists(&clients.s3, bucket).await?;
+    let exists = s3::bucket_exists(&clients.s3, bucket, &clients.region).await?;
     if dry_run {
         if !exists {
             ctx.ui.info(format!("would create private bucket {bucket}"));

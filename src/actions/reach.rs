@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::hosts::{self, Host};
 use crate::known_hosts::KnownHosts;
 use crate::ssh::{self, SshSettings};
+use crate::stack::{instances, Pacing};
 
 pub struct Reach {
     pub stack: Stack,
@@ -17,8 +18,24 @@ pub struct Reach {
     known: KnownHosts,
 }
 
-/// Checks that need no AWS call: the SSH key file exists.
+/// Checks that need no AWS call: ssh is installed, the SSH key file exists, and Session
+/// Manager's programs are there when the transport is ssm.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
+    crate::process::find(
+        "ssh",
+        "install OpenSSH's client (apt-get install openssh-client)",
+    )?;
+    if ctx.env.config.transport == crate::config::Transport::Ssm {
+        let why = "\"transport\": \"ssm\" needs it";
+        crate::process::find(
+            "aws",
+            &format!("{why}: install the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)"),
+        )?;
+        crate::process::find(
+            "session-manager-plugin",
+            &format!("{why}: install the Session Manager plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html)"),
+        )?;
+    }
     if let Some(key) = &ctx.env.config.ssh_key_file {
         if !key.is_file() {
             return Err(Error::input(format!(
@@ -40,22 +57,27 @@ impl Reach {
     /// described again.
     pub async fn for_stack(ctx: &Ctx, clients: &Clients, known: Option<Stack>) -> Result<Self> {
         let name = ctx.env.stack_name();
-        let describe = async {
-            match known {
-                Some(stack) => Ok(Some(stack)),
-                None => cfn::describe(&clients.cfn, &name).await,
-            }
+        let stack = match known {
+            Some(stack) => Some(stack),
+            None => cfn::describe(&clients.cfn, &name).await?,
         };
-        let (stack, found) = tokio::try_join!(
-            describe,
-            hosts::discover(&clients.ec2, ctx.env.app(), &ctx.env.name)
-        )?;
         let stack = stack.ok_or_else(|| {
             Error::input(format!(
                 "stack {name} does not exist: commission it first (manage {} commission)",
                 ctx.env.name
             ))
         })?;
+        // Right after a create, a tag search can miss new instances: wait for the stack's own.
+        let instances = instances::visible(
+            &clients.cfn,
+            &clients.ec2,
+            &stack.id,
+            &[("App", ctx.env.app()), ("Env", &ctx.env.name)],
+            hosts::LIVE_STATES,
+            Pacing::with_deadline(ctx.env.config.timeouts.ssh),
+        )
+        .await?;
+        let found = hosts::Hosts::from_instances(instances);
         for i in found.not_running() {
             let group = i.tags.get("Group").map_or("", String::as_str);
             ctx.ui
@@ -69,7 +91,11 @@ impl Reach {
         }
         let hosts = found.running((ctx.env.app(), &ctx.env.name), ctx.env.config.address)?;
         let known = KnownHosts::for_env(ctx.env.app(), &ctx.env.name)?;
-        let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone())?;
+        let route = ssh::AwsRoute {
+            region: &clients.region,
+            profile: ctx.target.profile.as_deref(),
+        };
+        let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone(), &route)?;
         Ok(Self {
             stack,
             hosts,
@@ -83,7 +109,7 @@ impl Reach {
         self.known.forget_reused(&self.hosts).await?;
         ctx.ui
             .step(format!("waiting for SSH on {} host(s)", chosen.len()));
-        ssh::wait_until_answering(chosen, ctx.env.config.timeouts.ssh).await
+        ssh::wait_until_answering(&self.ssh, chosen, ctx.env.config.timeouts.ssh).await
     }
 
     /// Forget the keys of replaced hosts (for a session that does its own waiting).

@@ -181,6 +181,34 @@ pub async fn events_since(
     Ok(fresh)
 }
 
+/// Every event of the stack's latest operation, oldest first: pages back (newest first) until
+/// the stack's own event that started it (`*_IN_PROGRESS`, "User Initiated"), however many
+/// pages that takes.
+pub async fn operation_events(cfn: &Client, stack_id: &str) -> Result<Vec<StackEvent>> {
+    let name = stack_id.split('/').nth(1).unwrap_or(stack_id);
+    let mut events = Vec::new();
+    let mut pages = cfn
+        .describe_stack_events()
+        .stack_name(stack_id)
+        .into_paginator()
+        .send();
+    'pages: while let Some(page) = pages.next().await {
+        let page = page.map_err(aws(format!("reading events of stack {stack_id}")))?;
+        for e in page.stack_events().iter().map(to_event) {
+            let starts = (e.logical_id == name || e.physical_id.as_deref() == Some(stack_id))
+                && e.resource_type == "AWS::CloudFormation::Stack"
+                && e.status.ends_with("_IN_PROGRESS")
+                && e.reason.as_deref() == Some("User Initiated");
+            events.push(e);
+            if starts {
+                break 'pages;
+            }
+        }
+    }
+    events.reverse();
+    Ok(events)
+}
+
 /// The newest `limit` events, newest first.
 pub async fn recent_events(cfn: &Client, stack: &str, limit: usize) -> Result<Vec<StackEvent>> {
     let mut events = Vec::new();

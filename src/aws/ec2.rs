@@ -51,6 +51,30 @@ pub async fn tagged_instances(
     Ok(all)
 }
 
+/// The instances with these ids, in any state. An id EC2 does not know yet (it answers
+/// InvalidInstanceID.NotFound for a new instance for a while) means "none visible yet".
+pub async fn instances_by_id(ec2: &Client, ids: &[String]) -> Result<Vec<Instance>> {
+    let out = ec2
+        .describe_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances().iter().map(to_instance))
+            .collect()),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("InvalidInstanceID.NotFound") =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(aws("describing instances by id")(e)),
+    }
+}
+
 fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     Instance {
@@ -151,6 +175,48 @@ pub async fn create_image(
         .await
         .map_err(aws(format!("creating image {name} from {instance_id}")))?;
     Ok(out.image_id().unwrap_or_default().to_owned())
+}
+
+/// Add tags to existing resources (snapshots: CreateImage cannot tag them on every endpoint).
+pub async fn tag(ec2: &Client, ids: &[String], tags: &[(String, String)]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    ec2.create_tags()
+        .set_resources(Some(ids.to_vec()))
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(aws(format!("tagging {}", ids.join(", "))))?;
+    Ok(())
+}
+
+/// Our own snapshots (owner self) carrying every one of these tags.
+pub async fn tagged_snapshots(ec2: &Client, tags: &[(&str, &str)]) -> Result<Vec<String>> {
+    let mut req = ec2.describe_snapshots().owner_ids("self");
+    for (k, v) in tags {
+        req = req.filters(
+            Filter::builder()
+                .name(format!("tag:{k}"))
+                .values(*v)
+                .build(),
+        );
+    }
+    let mut pages = req.into_paginator().send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("listing snapshots"))?;
+        ids.extend(
+            page.snapshots()
+                .iter()
+                .filter_map(|s| s.snapshot_id().map(str::to_owned)),
+        );
+    }
+    Ok(ids)
 }
 
 pub async fn deregister_image(ec2: &Client, id: &str) -> Result<()> {

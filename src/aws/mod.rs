@@ -4,8 +4,13 @@
 pub mod cloudformation;
 pub mod ec2;
 pub mod s3;
+pub mod sts;
 
 use crate::error::{Error, Result};
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::region::ProfileFileRegionProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use std::time::Duration;
@@ -13,7 +18,11 @@ use std::time::Duration;
 /// Where and as whom to call AWS, from the command line and config.json.
 #[derive(Debug, Default, Clone)]
 pub struct Target {
+    /// `--region`: wins over everything else.
     pub region: Option<String>,
+    /// config.json's `region`: used only when neither `--region` nor the AWS chain
+    /// (`AWS_REGION`, the profile) names one.
+    pub config_region: Option<String>,
     pub profile: Option<String>,
     pub endpoint_url: Option<String>,
 }
@@ -24,15 +33,28 @@ pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
     pub region: String,
+}
+
+/// `--region`, then `AWS_REGION`/`AWS_DEFAULT_REGION`, then the profile, then config.json,
+/// then the instance metadata (on EC2).
+fn region_chain(target: &Target) -> RegionProviderChain {
+    let mut profile = ProfileFileRegionProvider::builder();
+    if let Some(p) = &target.profile {
+        profile = profile.profile_name(p);
+    }
+    RegionProviderChain::first_try(target.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(profile.build())
+        .or_else(target.config_region.clone().map(Region::new))
+        .or_else(ImdsRegionProvider::builder().build())
 }
 
 impl Clients {
     pub async fn new(target: &Target) -> Result<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &target.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(region_chain(target));
         if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
         }
@@ -63,6 +85,7 @@ impl Clients {
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn_conf),
             ec2: aws_sdk_ec2::Client::new(&shared),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            sts: aws_sdk_sts::Client::new(&shared),
             region,
         })
     }

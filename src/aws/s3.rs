@@ -10,11 +10,29 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 
-/// Does the bucket exist and can we use it? Ok(false) when it does not exist.
-pub async fn bucket_exists(s3: &Client, bucket: &str) -> Result<bool> {
+/// Does the bucket exist and can we use it? Ok(false) when it does not exist. A bucket in
+/// another region than `region` is bad input that names its region: CloudFormation reads
+/// templates only from a bucket in the stack's region.
+pub async fn bucket_exists(s3: &Client, bucket: &str, region: &str) -> Result<bool> {
+    let elsewhere = |found: &str| {
+        Error::input(format!(
+            "bucket {bucket} is in region {found}, not {region}: CloudFormation needs the template bucket in the stack's region; set \"bucket\" in config.json to a bucket in {region}, or run in {found} (--region {found})"
+        ))
+    };
     match s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(true),
+        Ok(out) => match out.bucket_region() {
+            Some(found) if found != region => Err(elsewhere(found)),
+            _ => Ok(true),
+        },
         Err(e) => {
+            // From another region's endpoint S3 answers 301 (or 400) naming the bucket's region.
+            let found = e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_owned);
+            if let Some(found) = found.filter(|f| f != region) {
+                return Err(elsewhere(&found));
+            }
             let status = e.raw_response().map(|r| r.status().as_u16());
             match (status, e.code()) {
                 (Some(404), _) | (_, Some("NotFound" | "NoSuchBucket")) => Ok(false),

@@ -22,6 +22,17 @@ pub enum AddressKind {
     PublicIp,
     PrivateDns,
     PublicDns,
+    /// The instance id: the address Session Manager (`"transport": "ssm"`) takes.
+    InstanceId,
+}
+
+/// How `manage` reaches hosts: the system `ssh` straight to the address, or through AWS
+/// Session Manager (`AWS-StartSSHSession` as the ProxyCommand, no open port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    Ssh,
+    Ssm,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +63,9 @@ pub struct Config {
     pub instance_type: String,
     pub image_parameter: String,
     pub address: AddressKind,
+    pub transport: Transport,
+    /// Extra `ssh` options (config key `ssh_args`), after ours and before the user's ~/.ssh/config.
+    pub ssh_args: Vec<String>,
     pub formations: PathBuf,
     pub playbooks: PathBuf,
     pub parameters: BTreeMap<String, ParamSource>,
@@ -131,12 +145,32 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
         Some("public_ip") => AddressKind::PublicIp,
         Some("private_dns") => AddressKind::PrivateDns,
         Some("public_dns") => AddressKind::PublicDns,
+        Some("instance_id") => AddressKind::InstanceId,
         Some(other) => {
             return Err(format!(
-                "key \"address\": \"{other}\" is not one of private_ip, public_ip, private_dns, public_dns"
+                "key \"address\": \"{other}\" is not one of private_ip, public_ip, private_dns, public_dns, instance_id"
             ))
         }
     };
+    let transport = match raw.transport.as_deref() {
+        None | Some("ssh") => Transport::Ssh,
+        Some("ssm") => Transport::Ssm,
+        Some(other) => {
+            return Err(format!(
+                "key \"transport\": \"{other}\" is not one of ssh, ssm"
+            ))
+        }
+    };
+    let address = match (transport, raw.address.as_deref()) {
+        (Transport::Ssm, None | Some("instance_id")) => AddressKind::InstanceId,
+        (Transport::Ssm, Some(other)) => {
+            return Err(format!(
+                "key \"address\": \"{other}\" cannot be used with \"transport\": \"ssm\", which reaches hosts by instance id (remove \"address\")"
+            ))
+        }
+        _ => address,
+    };
+    let ssh_args = parse_ssh_args(raw.ssh_args.as_ref())?;
     let parameters = parse_params("parameters", &raw.parameters, dir)?;
     let mut environments = BTreeMap::new();
     for (name, value) in &raw.environments {
@@ -172,6 +206,8 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
         instance_type: raw.instance_type.unwrap_or_else(|| "t3.micro".to_owned()),
         image_parameter: raw.image_parameter.unwrap_or_else(|| "ImageId".to_owned()),
         address,
+        transport,
+        ssh_args,
         formations: dir.join(raw.formations.as_deref().unwrap_or("formations")),
         playbooks: dir.join(raw.playbooks.as_deref().unwrap_or("playbooks")),
         parameters,
@@ -182,6 +218,24 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
             image: secs(raw.timeouts.image, 1800, "image")?,
         },
     })
+}
+
+/// `ssh_args`: a list of arguments (`["-J", "bastion"]`), or one string split at whitespace.
+fn parse_ssh_args(value: Option<&serde_json::Value>) -> Result<Vec<String>, String> {
+    use serde_json::Value;
+    let bad = || {
+        "key \"ssh_args\": must be a list of strings such as [\"-J\", \"bastion\"], or one string"
+            .to_owned()
+    };
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(s.split_whitespace().map(str::to_owned).collect()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned).ok_or_else(bad))
+            .collect(),
+        Some(_) => Err(bad()),
+    }
 }
 
 fn parse_params(

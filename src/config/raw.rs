@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub instance_type: Option<String>,
     pub image_parameter: Option<String>,
     pub address: Option<String>,
+    pub transport: Option<String>,
+    pub ssh_args: Option<Value>,
     pub formations: Option<String>,
     pub playbooks: Option<String>,
     #[serde(default)]

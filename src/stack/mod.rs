@@ -5,6 +5,7 @@
 pub mod changeset;
 pub mod create;
 pub mod failure;
+pub mod instances;
 pub mod machine;
 pub mod operator;
 pub mod settle;

@@ -169,9 +169,8 @@ async fn delete_failed_create(
         stack.status,
         stack.reason.as_deref().unwrap_or("no reason given")
     ));
-    let events = cfn::recent_events(client, &stack.id, 100).await?;
-    let oldest_first: Vec<_> = events.into_iter().rev().collect();
-    if let Some(c) = failure::root_cause(&oldest_first, &stack.name, |_| None) {
+    let events = cfn::operation_events(client, &stack.id).await?;
+    if let Some(c) = failure::root_cause(&events, &stack.name, |_| None) {
         op.info(&format!(
             "it failed at {} ({}) {}: {}",
             c.logical_id, c.resource_type, c.status, c.reason

@@ -177,6 +177,15 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.manage_with(args, &[])
+    }
+
+    /// As `manage`, with environment variables changed: `Some` sets, `None` removes.
+    pub fn manage_with<I, S>(&self, args: I, vars: &[(&str, Option<&str>)]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_manage"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -191,6 +200,12 @@ impl Project {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(Stdio::null());
+        for (k, v) in vars {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
         let out = cmd.output().expect("run manage");
         Run::from(out)
     }

@@ -2,6 +2,7 @@
 //! events, stuck states, throttling, paging, change sets with replacements), through
 //! aws-smithy-mocks. Waits run on tokio's paused clock, so each test takes milliseconds.
 
+mod consistency;
 mod machine;
 mod mocks;
 mod update;

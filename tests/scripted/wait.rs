@@ -308,8 +308,8 @@ async fn a_failure_inside_a_nested_stack_is_followed_to_its_resource() {
 async fn cloudformation_retries_are_raised_for_throttling() {
     let target = manage::aws::Target {
         region: Some("us-east-1".into()),
-        profile: None,
         endpoint_url: Some("http://127.0.0.1:9".into()),
+        ..Default::default()
     };
     let clients = manage::aws::Clients::new(&target).await.unwrap();
     let retry = clients.cfn.config().retry_config().unwrap();
