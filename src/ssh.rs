@@ -200,7 +200,7 @@ mod tests {
         });
         assert_eq!(
             proxy,
-            "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region eu-west-1 --profile ops"
+            "aws ssm start-session --target '%h' --document-name AWS-StartSSHSession --parameters 'portNumber=%p' --region eu-west-1 --profile ops"
         );
         let settings = SshSettings {
             user: "ec2-user".into(),
