@@ -16,11 +16,21 @@ step() {
 }
 
 echo "AWS emulator (moto) on $AWS_ENDPOINT_URL; working in $work"
+# Route53 names for the hosts: a zone in the emulator, and "dns" in the config pointing at it.
+"$root/.venv/bin/python" - <<'PY'
+import json, os, boto3
+r53 = boto3.client("route53", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+r53.create_hosted_zone(Name="example.internal", CallerReference="manage-demo")
+c = json.load(open("config.json"))
+c["dns"] = {"zone": "example.internal", "ttl": 60}
+json.dump(c, open("config.json", "w"), indent=2)
+PY
 step staging validate
 if [[ $real_hosts == yes ]]; then
   step staging bake
   step staging commission
   step staging status
+  step staging dns
   step staging exec -- hostname -I
   step staging inventory --list
   step staging decommission --yes
@@ -29,6 +39,7 @@ else
   echo "demo: $real_hosts: skipping the bake and deploy steps"
   step staging commission --no-bake --no-deploy
   step staging status
+  step staging dns
   step staging decommission --yes
 fi
 echo

@@ -107,6 +107,8 @@ pub enum Action {
     Events(EventsArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
+    /// Bring the env's Route53 names in step with its running hosts (shows the difference first)
+    Dns,
 }
 
 impl Action {

@@ -6,6 +6,7 @@ pub mod ansible;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod dns;
 pub mod error;
 pub mod formation;
 pub mod hosts;
@@ -146,6 +147,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         Action::Events(a) => actions::events::run(&ctx, a.limit, a.since).await,
         Action::Decommission(a) => actions::decommission::run(&ctx, &a.into()).await,
         Action::Update(a) => actions::update::run(&ctx, &a.into()).await,
+        Action::Dns => actions::dns::run(&ctx).await,
         top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
             top_level(top, &ctx.ui)
         }

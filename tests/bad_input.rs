@@ -290,6 +290,15 @@ bad_input! {
 }
 
 bad_input! {
+    dns_zone_that_is_no_domain_name: Case {
+        name: "dns zone that is no domain name",
+        setup: |p| p.edit_config(|c| c["dns"] = serde_json::json!({"zone": "bad zone..internal"})),
+        args: &["staging", "dns"],
+        want: &["config.json", "key \"dns.zone\"", "not a domain name"],
+    }
+}
+
+bad_input! {
     ssh_args_not_strings: Case {
         name: "ssh_args not strings",
         setup: |p| p.edit_config(|c| c["ssh_args"] = serde_json::json!(["-J", 5])),
@@ -311,6 +320,18 @@ bad_input! {
 }
 
 bad_input! {
+    dns_ttl_out_of_range: Case {
+        name: "dns ttl out of range",
+        setup: |p| p.edit_config(|c| {
+            c["dns"] = serde_json::json!({"zone": "example.internal"});
+            c["environments"]["staging"]["dns"] = serde_json::json!({"ttl": 0});
+        }),
+        args: &["staging", "commission"],
+        want: &["config.json", "key \"environments.staging.dns.ttl\"", "out of range"],
+    }
+}
+
+bad_input! {
     ssm_without_the_session_manager_plugin: Case {
         name: "ssm without the Session Manager plugin",
         setup: |p| p.edit_config(|c| {
@@ -319,6 +340,33 @@ bad_input! {
         }),
         args: &["staging", "deploy"],
         want: &["not found on PATH", "\"transport\": \"ssm\" needs it"],
+    }
+}
+
+bad_input! {
+    dns_zone_and_zone_output_both: Case {
+        name: "dns zone and zone_output both",
+        setup: |p| p.edit_config(|c| c["dns"] = serde_json::json!({"zone": "example.internal", "zone_output": "ZoneId"})),
+        args: &["staging", "status"],
+        want: &["config.json", "key \"dns\"", "not both"],
+    }
+}
+
+bad_input! {
+    dns_address_that_is_no_ip: Case {
+        name: "dns address that is no IP",
+        setup: |p| p.edit_config(|c| c["dns"] = serde_json::json!({"zone": "example.internal", "address": "private_dns"})),
+        args: &["staging", "dns"],
+        want: &["config.json", "key \"dns.address\"", "private_ip or public_ip"],
+    }
+}
+
+bad_input! {
+    dns_without_dns_settings: Case {
+        name: "dns without dns settings",
+        setup: nothing,
+        args: &["staging", "dns"],
+        want: &["config.json", "no \"dns\" settings"],
     }
 }
 

@@ -111,10 +111,11 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     finish(ctx, &clients, no_deploy, stack).await
 }
 
-/// The last step: deploy to the stack's hosts, unless asked not to.
+/// The last step: deploy to the stack's hosts (which brings their DNS names in step), or with
+/// --no-deploy only the DNS names.
 async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> Result<()> {
     if no_deploy {
-        return Ok(());
+        return super::records::after(ctx, clients, Some(&stack.outputs)).await;
     }
     ctx.ui.step("deploying");
     deploy::deploy(

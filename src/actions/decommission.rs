@@ -4,6 +4,7 @@
 use super::settle::{settle, StackFlags};
 use super::Ctx;
 use crate::aws::cloudformation as cfn;
+use crate::aws::route53::{self, Zone};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::stack::{Intent, Settled};
@@ -20,6 +21,9 @@ pub struct Decommissioned {
     /// What `--with-image` cleaned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<super::clean::Cleaned>,
+    /// Hosted zones the stack created that are still there after the delete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zones_left: Vec<Zone>,
 }
 
 #[derive(Serialize, Clone)]
@@ -53,6 +57,13 @@ impl fmt::Display for Decommissioned {
                 }
             }
         }
+        for z in &self.zones_left {
+            write!(
+                f,
+                "\nhosted zone {} ({}) that the stack created is still there: delete it by hand when no longer needed",
+                z.id, z.name
+            )?;
+        }
         if let Some(images) = &self.images {
             write!(f, "\n{images}")?;
         }
@@ -83,6 +94,7 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
         seconds: 0.0,
         retained: vec![],
         images: None,
+        zones_left: vec![],
     };
     let mut confirmed = ctx.yes;
     let stack_args = StackFlags {
@@ -113,14 +125,18 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
             }));
         if ctx.dry_run {
             show_plan(ctx, &existing.status, &result.retained, with_image);
+            remove_records(ctx, &clients, &existing).await?;
             return Ok(());
         }
         confirm(ctx, &existing.status, force, with_image)?;
         confirmed = true;
         let started = std::time::Instant::now();
+        let zones = created_zones(&clients, &name).await?;
+        remove_records(ctx, &clients, &existing).await?;
         delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
         result.deleted = true;
         result.seconds = started.elapsed().as_secs_f64();
+        result.zones_left = zones_left(ctx, &clients, &zones).await;
     }
     if with_image {
         result.images = Some(super::clean::clean(ctx, &clients, false, confirmed).await?);
@@ -233,4 +249,53 @@ async fn retained(clients: &Clients, name: &str) -> Result<Vec<Retained>> {
             }
         })
         .collect())
+}
+
+/// The env's DNS records go before the stack: a hosted zone that still holds records cannot be
+/// deleted, so a stack that owns the zone would end in DELETE_FAILED. A zone that cannot be
+/// found holds none of the env's records.
+async fn remove_records(ctx: &Ctx, clients: &Clients, existing: &cfn::Stack) -> Result<()> {
+    match super::records::sync(ctx, clients, Some(&existing.outputs), None).await {
+        Ok(Some(s)) if ctx.dry_run && !s.changes.is_empty() => {
+            ctx.ui.info(format!(
+                "would delete the env's DNS names in zone {}:",
+                s.zone
+            ));
+            ctx.ui.info(super::records::changes_text(&s.changes));
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(Error::Input(why)) => {
+            ctx.ui.warn(format!("{why}: no DNS records to delete"));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The ids of the hosted zones the stack made.
+async fn created_zones(clients: &Clients, name: &str) -> Result<Vec<String>> {
+    Ok(cfn::resources(&clients.cfn, name)
+        .await?
+        .into_iter()
+        .filter(|r| r.resource_type == "AWS::Route53::HostedZone")
+        .filter_map(|r| r.physical_id)
+        .collect())
+}
+
+/// Of the zones the stack made, those still there after its delete (CloudFormation keeps a
+/// zone it could not empty, and so does the emulator). A failed look is a warning: the stack
+/// is already gone.
+async fn zones_left(ctx: &Ctx, clients: &Clients, ids: &[String]) -> Vec<Zone> {
+    let mut left = Vec::new();
+    for id in ids {
+        match route53::zone(&clients.route53, id).await {
+            Ok(Some(z)) => left.push(z),
+            Ok(None) => {}
+            Err(e) => ctx.ui.warn(format!(
+                "could not check whether hosted zone {id} is gone: {e}"
+            )),
+        }
+    }
+    left
 }

@@ -96,6 +96,8 @@ pub async fn deploy(
 ) -> Result<()> {
     let started = Instant::now();
     let reach = Reach::for_stack(ctx, clients, stack).await?;
+    // Names first: they should follow the hosts even when a playbook fails.
+    super::records::after(ctx, clients, Some(&reach.stack.outputs)).await?;
     let chosen = hosts::select(reach.hosts.clone(), groups, None)?;
     let mut names: Vec<String> = chosen.iter().map(|h| h.group.clone()).collect();
     names.dedup();

@@ -169,8 +169,11 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         .await
         .map_err(|e| with_json_failure(ctx, e))?;
     ctx.ui.result(&updated);
-    if updated.outcome == Outcome::DryRun || args.no_deploy {
+    if updated.outcome == Outcome::DryRun {
         return Ok(());
+    }
+    if args.no_deploy {
+        return super::records::after(ctx, &clients, Some(&updated.outputs)).await;
     }
     ctx.ui.step("deploying");
     deploy::deploy(ctx, &clients, &[], crate::ansible::DEFAULT_PARALLEL, None).await

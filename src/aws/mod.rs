@@ -3,6 +3,7 @@
 
 pub mod cloudformation;
 pub mod ec2;
+pub mod route53;
 pub mod s3;
 pub mod sts;
 
@@ -34,6 +35,7 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
+    pub route53: aws_sdk_route53::Client,
     pub region: String,
 }
 
@@ -86,6 +88,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&shared),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&shared),
+            route53: aws_sdk_route53::Client::new(&shared),
             region,
         })
     }

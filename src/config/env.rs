@@ -13,6 +13,8 @@ pub struct EnvConfig {
     pub protected: bool,
     /// Parameter values: config defaults, then env overrides, then `--param`.
     pub parameters: BTreeMap<String, ParamSource>,
+    /// Route53 names for the env's hosts; None when `dns` is not configured.
+    pub dns: Option<super::DnsSettings>,
 }
 
 impl EnvConfig {
@@ -22,6 +24,9 @@ impl EnvConfig {
         let settings = config.env_settings(env).cloned();
         let mut parameters = config.parameters.clone();
         let protected = settings.as_ref().is_some_and(|s| s.protected);
+        let env_dns = settings.as_ref().map(|s| s.dns.clone()).unwrap_or_default();
+        let dns = super::dns::merge(env, config.dns.as_ref(), &env_dns, config.address)
+            .map_err(|e| Error::input(format!("{}: {e}", config.path.display())))?;
         if let Some(s) = settings {
             parameters.extend(s.parameters);
         }
@@ -39,6 +44,7 @@ impl EnvConfig {
             config,
             protected,
             parameters,
+            dns,
         })
     }
 

@@ -1,9 +1,11 @@
 //! `config.json`, checked: every problem is one line naming the file and the key.
 
+pub mod dns;
 mod env;
 mod params;
 mod raw;
 
+pub use dns::{DnsSettings, ZoneRef};
 pub use env::EnvConfig;
 pub use params::{read_private, ParamSource};
 
@@ -40,12 +42,15 @@ pub struct Timeouts {
     pub stack: Duration,
     pub ssh: Duration,
     pub image: Duration,
+    /// Until a Route53 change is INSYNC.
+    pub dns: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct EnvSettings {
     pub protected: bool,
     pub parameters: BTreeMap<String, ParamSource>,
+    pub dns: dns::EnvDns,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ pub struct Config {
     pub parameters: BTreeMap<String, ParamSource>,
     pub environments: BTreeMap<String, EnvSettings>,
     pub timeouts: Timeouts,
+    /// The top-level `dns` keys; `EnvConfig` merges them with the env's.
+    pub dns: Option<dns::DnsPartial>,
 }
 
 impl Config {
@@ -184,6 +191,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
             EnvSettings {
                 protected: env.protected,
                 parameters: parse_params(&key, &env.parameters, dir)?,
+                dns: dns::parse_env(&format!("environments.{name}.dns"), env.dns.as_ref())?,
             },
         );
     }
@@ -216,7 +224,9 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
             stack: secs(raw.timeouts.stack, 1800, "stack")?,
             ssh: secs(raw.timeouts.ssh, 300, "ssh")?,
             image: secs(raw.timeouts.image, 1800, "image")?,
+            dns: secs(raw.timeouts.dns, 300, "dns")?,
         },
+        dns: raw.dns.as_ref().map(|v| dns::parse("dns", v)).transpose()?,
     })
 }
 

@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub environments: Map<String, Value>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
+    /// Checked in `config::dns`, which names the key of any problem.
+    pub dns: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +43,7 @@ pub struct RawEnv {
     pub protected: bool,
     #[serde(default)]
     pub parameters: Map<String, Value>,
+    pub dns: Option<Value>,
 }
 
 /// Deadlines in seconds.
@@ -52,4 +55,5 @@ pub struct RawTimeouts {
     pub stack: Option<u64>,
     pub ssh: Option<u64>,
     pub image: Option<u64>,
+    pub dns: Option<u64>,
 }

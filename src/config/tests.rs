@@ -128,3 +128,77 @@ fn bad_cli_params_and_env_names() {
     let e = EnvConfig::new(c, "stag ing", &[]).unwrap_err();
     assert!(e.to_string().contains("<ENV>"), "{e}");
 }
+
+#[test]
+fn dns_keys_merge_top_level_then_env() {
+    let mut v = minimal();
+    v["address"] = json!("public_dns");
+    v["dns"] = json!({"zone": "Example.Internal.", "ttl": 120});
+    v["environments"] = json!({
+        "qa": {"dns": {"ttl": 30, "address": "private_ip"}},
+        "prod": {"dns": {"zone_output": "ZoneId"}},
+        "scratch": {"dns": false}
+    });
+    let c = parse(&v).unwrap();
+    let env = |name: &str| EnvConfig::new(c.clone(), name, &[]).unwrap().dns;
+    let staging = env("staging").unwrap();
+    assert_eq!(staging.zone, ZoneRef::Name("example.internal".into()));
+    assert_eq!((staging.ttl, staging.address), (120, AddressKind::PublicIp));
+    let qa = env("qa").unwrap();
+    assert_eq!((qa.ttl, qa.address), (30, AddressKind::PrivateIp));
+    assert_eq!(env("prod").unwrap().zone, ZoneRef::Output("ZoneId".into()));
+    assert_eq!(env("scratch"), None);
+    assert_eq!(
+        EnvConfig::new(parse(&minimal()).unwrap(), "qa", &[])
+            .unwrap()
+            .dns,
+        None
+    );
+    // Defaults: TTL 60, the top-level address.
+    let mut v = minimal();
+    v["dns"] = json!({"zone": "example.internal"});
+    let d = EnvConfig::new(parse(&v).unwrap(), "qa", &[])
+        .unwrap()
+        .dns
+        .unwrap();
+    assert_eq!((d.ttl, d.address), (60, AddressKind::PrivateIp));
+}
+
+#[test]
+fn bad_dns_settings_name_the_key() {
+    let with_dns = |dns: serde_json::Value| {
+        let mut v = minimal();
+        v["dns"] = dns;
+        v
+    };
+    let cases = [
+        (json!({"zone": "a..b"}), "key \"dns.zone\""),
+        (json!({"zone": "-a.b"}), "starts or ends with -"),
+        (json!({"zone": "a b.c"}), "a-z, 0-9"),
+        (
+            json!({"zone": "x", "ttl": 0}),
+            "key \"dns.ttl\": 0 is out of range",
+        ),
+        (json!({"zone": "x", "ttl": 86_401}), "out of range"),
+        (json!({"zone": "x", "ttl": -5}), "out of range"),
+        (json!({"zone": "x", "zone_output": "Z"}), "not both"),
+        (json!({"zone_output": "Zone-Id"}), "key \"dns.zone_output\""),
+        (
+            json!({"zone": "x", "address": "public_dns"}),
+            "key \"dns.address\"",
+        ),
+        (json!({"zone": "x", "zonee": "y"}), "unknown field `zonee`"),
+    ];
+    for (dns, want) in cases {
+        let err = err_of(with_dns(dns));
+        assert!(err.contains(want), "want {want:?} in {err:?}");
+        assert!(!err.contains('\n'), "one line: {err:?}");
+    }
+    let mut v = minimal();
+    v["environments"] = json!({"qa": {"dns": {"ttl": 30}}});
+    let e = EnvConfig::new(parse(&v).unwrap(), "qa", &[]).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("environments.qa.dns"), "{e}");
+    v["environments"] = json!({"qa": {"dns": "yes"}});
+    assert!(err_of(v).contains("key \"environments.qa.dns\""));
+}

@@ -3,6 +3,7 @@
 //! aws-smithy-mocks. Waits run on tokio's paused clock, so each test takes milliseconds.
 
 mod consistency;
+mod dns;
 mod machine;
 mod mocks;
 mod update;

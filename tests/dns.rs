@@ -1,0 +1,302 @@
+//! End to end against the emulator: the env's Route53 names follow its running hosts, records
+//! that `manage` did not create are never touched, and bad zones are refused before any change.
+
+mod common;
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use common::{Moto, Project};
+use std::collections::BTreeMap;
+
+const MARK: &str = "\"heritage=manage,manage/app=argos,manage/env=staging\"";
+
+/// Create a zone and return its bare id.
+async fn create_zone(moto: &Moto, name: &str) -> String {
+    let out = moto
+        .route53()
+        .await
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("test-{name}"))
+        .send()
+        .await
+        .unwrap();
+    out.hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned()
+}
+
+/// Write a record set as someone other than manage would.
+async fn put_record(moto: &Moto, zone: &str, name: &str, kind: &str, value: &str) {
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(kind))
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Create)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    moto.route53()
+        .await
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every record set in the zone: (name, type) → sorted values.
+async fn records(moto: &Moto, zone: &str) -> BTreeMap<(String, String), Vec<String>> {
+    let out = moto
+        .route53()
+        .await
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    assert!(!out.is_truncated());
+    out.resource_record_sets()
+        .iter()
+        .map(|s| {
+            let mut values: Vec<String> = s
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_owned())
+                .collect();
+            values.sort();
+            (
+                (s.name().to_owned(), s.r#type().as_str().to_owned()),
+                values,
+            )
+        })
+        .collect()
+}
+
+/// The A records of the env's names, without the zone's own.
+async fn env_a(moto: &Moto, zone: &str) -> BTreeMap<String, Vec<String>> {
+    records(moto, zone)
+        .await
+        .into_iter()
+        .filter(|((name, kind), _)| kind == "A" && name.ends_with(".staging.example.internal."))
+        .map(|((name, _), v)| {
+            (
+                name.trim_end_matches(".staging.example.internal.")
+                    .to_owned(),
+                v,
+            )
+        })
+        .collect()
+}
+
+/// Running instances of the env by group, each group's private IPs in launch order.
+async fn ips(moto: &Moto) -> BTreeMap<String, Vec<(String, String)>> {
+    let out = moto.ec2().await.describe_instances().send().await.unwrap();
+    let mut by_group: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for i in out.reservations().iter().flat_map(|r| r.instances()) {
+        if i.state().unwrap().name().unwrap().as_str() != "running" {
+            continue;
+        }
+        let group = i
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("Group"))
+            .and_then(|t| t.value())
+            .unwrap()
+            .to_owned();
+        by_group.entry(group).or_default().push((
+            i.instance_id().unwrap().to_owned(),
+            i.private_ip_address().unwrap().to_owned(),
+        ));
+    }
+    by_group
+}
+
+fn with_zone(p: &Project, zone: &str) {
+    p.edit_config(|c| c["dns"] = serde_json::json!({"zone": zone, "ttl": 30}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_follow_the_running_hosts_and_foreign_records_are_never_touched() {
+    let moto = Moto::start();
+    let zone = create_zone(&moto, "example.internal").await;
+    put_record(&moto, &zone, "db.staging.example.internal", "A", "10.9.9.9").await;
+    let p = Project::new(&moto.url);
+    with_zone(&p, "example.internal");
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    assert!(
+        run.stderr
+            .contains("updating DNS in zone example.internal."),
+        "{}",
+        run.stderr
+    );
+    let running = ips(&moto).await;
+    let app = running["app"][0].1.clone();
+    assert!(
+        run.stderr
+            .contains(&format!("+ app-0.staging.example.internal. A {app}")),
+        "{}",
+        run.stderr
+    );
+
+    // Every running host and group has its name, with the right addresses and the mark.
+    let a = env_a(&moto, &zone).await;
+    let workers: Vec<String> = running["worker"].iter().map(|(_, ip)| ip.clone()).collect();
+    let mut both = workers.clone();
+    both.sort();
+    assert_eq!(a["app-0"], [app.clone()]);
+    assert_eq!(a["app"], [app.clone()]);
+    assert_eq!(a["worker"], both);
+    let mut hosts: Vec<String> = ["worker-0", "worker-1"]
+        .iter()
+        .map(|n| a[*n][0].clone())
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, both);
+    assert_eq!(a["db"], ["10.9.9.9"], "the foreign record is untouched");
+    let all = records(&moto, &zone).await;
+    for name in ["app-0", "app", "worker-0", "worker-1", "worker"] {
+        let key = (
+            format!("{name}.staging.example.internal."),
+            "TXT".to_owned(),
+        );
+        assert_eq!(all.get(&key), Some(&vec![MARK.to_owned()]), "{name}");
+    }
+    assert!(!all.contains_key(&("db.staging.example.internal.".into(), "TXT".into())));
+
+    let again = p.manage(["staging", "dns"]).ok();
+    assert!(again.stdout.contains("no changes"), "{}", again.stdout);
+
+    // Stop the worker that has the highest number: its names go, the group shrinks.
+    let last = a
+        .iter()
+        .filter(|(n, _)| n.starts_with("worker-"))
+        .max()
+        .map(|(n, v)| (n.clone(), v[0].clone()))
+        .unwrap();
+    let id = running["worker"]
+        .iter()
+        .find(|(_, ip)| *ip == last.1)
+        .unwrap()
+        .0
+        .clone();
+    moto.ec2()
+        .await
+        .stop_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let dry = p.manage(["staging", "dns", "--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains(&format!(
+            "- {}.staging.example.internal. A {}",
+            last.0, last.1
+        )),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("dry run: nothing was changed"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        env_a(&moto, &zone).await.len(),
+        6,
+        "the dry run changed nothing"
+    );
+    p.manage(["staging", "dns"]).ok();
+    let a = env_a(&moto, &zone).await;
+    assert!(!a.contains_key(&last.0), "{a:?}");
+    let rest: Vec<String> = both.iter().filter(|ip| **ip != last.1).cloned().collect();
+    assert_eq!(a["worker"], rest);
+    let all = records(&moto, &zone).await;
+    assert!(!all.contains_key(&(
+        format!("{}.staging.example.internal.", last.0),
+        "TXT".into()
+    )));
+
+    // Started again: its names come back.
+    moto.ec2()
+        .await
+        .start_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    p.manage(["staging", "dns"]).ok();
+    let a = env_a(&moto, &zone).await;
+    assert_eq!(a[&last.0], [last.1.clone()]);
+    assert_eq!(a["worker"], both);
+    assert_eq!(a["db"], ["10.9.9.9"]);
+
+    // Decommission: none of the env's records remain; the foreign one does.
+    p.manage(["staging", "decommission", "--yes"]).ok();
+    let left: Vec<_> = records(&moto, &zone)
+        .await
+        .into_keys()
+        .filter(|(name, _)| name.ends_with(".staging.example.internal."))
+        .collect();
+    assert_eq!(
+        left,
+        [("db.staging.example.internal.".to_owned(), "A".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_someone_else_holds_is_refused_and_nothing_changes() {
+    let moto = Moto::start();
+    let zone = create_zone(&moto, "example.internal").await;
+    put_record(
+        &moto,
+        &zone,
+        "worker.staging.example.internal",
+        "A",
+        "10.9.9.9",
+    )
+    .await;
+    let p = Project::new(&moto.url);
+    with_zone(&p, "example.internal");
+    let before = records(&moto, &zone).await;
+    for args in [
+        &["staging", "commission", "--no-deploy", "--no-bake"][..],
+        &["staging", "dns"],
+    ] {
+        let run = p.manage(args).code(3);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].contains("record worker.staging.example.internal. (A)"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(records(&moto, &zone).await, before, "nothing changed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zone_that_does_not_exist_is_bad_input() {
+    let moto = Moto::start();
+    create_zone(&moto, "example.internal").await;
+    let p = Project::new(&moto.url);
+    with_zone(&p, "nosuch.internal");
+    let run = p.manage(["staging", "dns"]).code(2);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("dns.zone \"nosuch.internal\": no hosted zone"),
+        "{}",
+        errors[0]
+    );
+}
