@@ -154,8 +154,8 @@ async fn names_follow_the_running_hosts_and_foreign_records_are_never_touched() 
     let workers: Vec<String> = running["worker"].iter().map(|(_, ip)| ip.clone()).collect();
     let mut both = workers.clone();
     both.sort();
-    assert_eq!(a["app-0"], [app.clone()]);
-    assert_eq!(a["app"], [app.clone()]);
+    assert_eq!(a["app-0"], [app.as_str()]);
+    assert_eq!(a["app"], [app.as_str()]);
     assert_eq!(a["worker"], both);
     let mut hosts: Vec<String> = ["worker-0", "worker-1"]
         .iter()
@@ -237,7 +237,7 @@ async fn names_follow_the_running_hosts_and_foreign_records_are_never_touched() 
         .unwrap();
     p.manage(["staging", "dns"]).ok();
     let a = env_a(&moto, &zone).await;
-    assert_eq!(a[&last.0], [last.1.clone()]);
+    assert_eq!(a[&last.0], [last.1.as_str()]);
     assert_eq!(a["worker"], both);
     assert_eq!(a["db"], ["10.9.9.9"]);
 
