@@ -131,7 +131,12 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
         confirm(ctx, &existing.status, force, with_image)?;
         confirmed = true;
         let started = std::time::Instant::now();
-        let zones = created_zones(&clients, &name).await?;
+        // Only for the report afterwards: a stack too broken to list its resources still goes.
+        let zones = created_zones(&clients, &name).await.unwrap_or_else(|e| {
+            ctx.ui
+                .warn(format!("could not list the stack's hosted zones: {e}"));
+            vec![]
+        });
         remove_records(ctx, &clients, &existing).await?;
         delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
         result.deleted = true;
