@@ -216,7 +216,8 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Deploy(_)
         | Action::Exec(_)
         | Action::Decommission(_)
-        | Action::Update(_) => true,
+        | Action::Update(_)
+        | Action::Dns => true,
     }
 }
 

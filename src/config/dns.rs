@@ -154,7 +154,9 @@ pub fn merge(
             )
         })?;
     let address = pick(over, top, |p| p.address).unwrap_or(match connect {
-        AddressKind::PrivateIp | AddressKind::PrivateDns => AddressKind::PrivateIp,
+        AddressKind::PrivateIp | AddressKind::PrivateDns | AddressKind::InstanceId => {
+            AddressKind::PrivateIp
+        }
         AddressKind::PublicIp | AddressKind::PublicDns => AddressKind::PublicIp,
     });
     Ok(Some(DnsSettings {
