@@ -159,6 +159,7 @@ pub fn playbook_command(
     extra_vars: &Path,
     ssh: &SshSettings,
     color: bool,
+    extra: &[String],
 ) -> Command {
     let mut cmd = Command::new("ansible-playbook");
     cmd.arg("-i")
@@ -173,6 +174,7 @@ pub fn playbook_command(
     cmd.arg("--ssh-extra-args")
         .arg(shell_words(&ssh.connection_options()));
     cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
+    cmd.args(extra);
     cmd.arg(&run.playbook);
     cmd.env("PYTHONUNBUFFERED", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "false")

@@ -215,6 +215,18 @@ pub struct DeployArgs {
     /// How many groups' playbooks run at once
     #[arg(long, default_value_t = crate::ansible::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// A variable for the playbooks, KEY=VALUE, after config.json's vars (repeatable)
+    #[arg(short = 'e', long = "extra-var", value_name = "KEY=VALUE")]
+    pub extra_vars: Vec<String>,
+    /// ansible-playbook --check: report what would change, change nothing
+    #[arg(long)]
+    pub check: bool,
+    /// ansible-playbook --diff: show the changes made to files
+    #[arg(long)]
+    pub diff: bool,
+    /// ansible-playbook --tags: only tasks with these tags (repeatable)
+    #[arg(long = "tags", value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Args)]

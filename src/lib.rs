@@ -139,7 +139,15 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         }
         Action::Bake(a) => actions::bake::run(&ctx, a.rebake).await,
         Action::Clean(a) => actions::clean::run(&ctx, a.keep_latest).await,
-        Action::Deploy(a) => actions::deploy::run(&ctx, &a.groups, a.parallel.into()).await,
+        Action::Deploy(a) => {
+            let pass = actions::deploy::Passthrough {
+                extra_vars: a.extra_vars,
+                check: a.check,
+                diff: a.diff,
+                tags: a.tags,
+            };
+            actions::deploy::run(&ctx, &a.groups, a.parallel.into(), &pass).await
+        }
         Action::Inventory(a) => actions::inventory::run(&ctx, a.host.as_deref(), a.script).await,
         Action::Exec(a) => actions::exec::run(&ctx, &a.groups, a.index, &a.command).await,
         Action::Ssh(a) => actions::ssh::run(&ctx, a.group.as_deref(), a.index, a.print).await,

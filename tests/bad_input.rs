@@ -23,6 +23,16 @@ fn replace_in(p: &Project, rel: &str, from: &str, to: &str) {
 
 fn nothing(_: &Project) {}
 
+/// The example's SSH key file, private, so deploy's other checks pass.
+fn with_key(p: &Project) {
+    p.write("keys/argos.pem", "not a real key\n");
+    std::fs::set_permissions(
+        p.path("keys/argos.pem"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+}
+
 /// One test per case, so a failure names its case.
 macro_rules! bad_input {
     ($test:ident: $case:expr) => {
@@ -160,6 +170,27 @@ bad_input! {
         setup: nothing,
         args: &["staging", "status", "--endpoint-url", "not a url"],
         want: &["--endpoint-url", "not a url"],
+    }
+}
+
+bad_input! {
+    extra_var_without_a_value: Case {
+        name: "extra var without a value",
+        setup: with_key,
+        args: &["staging", "deploy", "-e", "greeting"],
+        want: &["-e", "greeting", "KEY=VALUE"],
+    }
+}
+
+bad_input! {
+    secret_var_from_an_unset_variable: Case {
+        name: "secret var from an unset variable",
+        setup: |p| {
+            with_key(p);
+            p.edit_config(|c| c["vars"] = serde_json::json!({"db_password": {"env": "MANAGE_TEST_SURELY_UNSET_VAR"}}))
+        },
+        args: &["staging", "deploy"],
+        want: &["vars", "MANAGE_TEST_SURELY_UNSET_VAR"],
     }
 }
 

@@ -360,3 +360,62 @@ fn a_failing_task_passes_ansibles_exit_code_and_names_the_group() {
     );
     hosts.stop_and_check();
 }
+
+#[test]
+fn vars_and_secrets_reach_a_real_host_and_the_secret_stays_out_of_argv_and_output() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 107);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    p.edit_config(|c| {
+        c["vars"] =
+            serde_json::json!({"greeting": "hello", "db_password": {"env": "MANAGE_TEST_DB_PW"}});
+        c["environments"]["staging"]["vars"] = serde_json::json!({"greeting": "hi staging"});
+    });
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    hosts.wait_for(3);
+    // The hosts share the machine's process table: the task sees ansible-playbook's argv.
+    p.write(
+        "playbooks/app.yml",
+        "- hosts: app\n  gather_facts: false\n  tasks:\n    - ansible.builtin.file:\n        path: \"{{ argos_root }}\"\n        state: directory\n      tags: [vars]\n    - ansible.builtin.shell: ps -eo args | grep '[a]nsible-playbook'\n      register: argv\n      tags: [vars]\n    - ansible.builtin.copy:\n        dest: \"{{ argos_root }}/vars\"\n        content: \"{{ greeting }} {{ db_password }} {{ extra }}\\n{{ argv.stdout }}\\n\"\n      tags: [vars]\n      diff: false\n    - ansible.builtin.copy:\n        dest: \"{{ argos_root }}/untagged\"\n        content: x\n",
+    );
+    let secret = "s3cr3t-7d1f";
+    std::env::set_var("MANAGE_TEST_DB_PW", secret);
+    let run = p
+        .manage([
+            "staging",
+            "deploy",
+            "-g",
+            "app",
+            "-e",
+            "extra=from-e",
+            "--tags",
+            "vars",
+            "--diff",
+        ])
+        .ok();
+    let written = read(&p, "hostfs/argos-staging-app-0/vars");
+    let mut lines = written.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("hi staging {secret} from-e").as_str())
+    );
+    let argv = lines.collect::<Vec<_>>().join("\n");
+    assert!(
+        argv.contains("ansible-playbook") && argv.contains("--tags vars"),
+        "{argv}"
+    );
+    assert!(
+        !argv.contains(secret),
+        "the secret is in ansible-playbook's argv: {argv}"
+    );
+    assert!(
+        !run.stdout.contains(secret) && !run.stderr.contains(secret),
+        "the secret was printed"
+    );
+    assert!(
+        !p.path("hostfs/argos-staging-app-0/untagged").exists(),
+        "--tags did not reach Ansible"
+    );
+    hosts.stop_and_check();
+}

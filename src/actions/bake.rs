@@ -252,6 +252,7 @@ async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -
         inventory_file.path(),
         vars_file.path(),
         1,
+        &[],
     )
     .await?;
     let code = result.first().map_or(1, |r| r.exit_code);

@@ -124,6 +124,7 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> 
         &[],
         crate::ansible::DEFAULT_PARALLEL,
         Some(stack),
+        &deploy::Passthrough::default(),
     )
     .await
 }

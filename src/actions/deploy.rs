@@ -57,6 +57,56 @@ impl fmt::Display for Deployed {
     }
 }
 
+/// What `deploy` hands to the playbooks beyond the env: `-e KEY=VALUE` (after the config's
+/// `vars`), and `--check`, `--diff`, `--tags` for ansible-playbook.
+#[derive(Debug, Default, Clone)]
+pub struct Passthrough {
+    pub extra_vars: Vec<String>,
+    pub check: bool,
+    pub diff: bool,
+    pub tags: Vec<String>,
+}
+
+impl Passthrough {
+    fn args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.check {
+            args.push("--check".to_owned());
+        }
+        if self.diff {
+            args.push("--diff".to_owned());
+        }
+        if !self.tags.is_empty() {
+            args.extend(["--tags".to_owned(), self.tags.join(",")]);
+        }
+        args
+    }
+}
+
+/// The variables file's content: the env's (app, env, outputs, ...), then config `vars`
+/// (secrets read now), then `-e`. It is written 0600 and never printed.
+fn playbook_vars(
+    ctx: &Ctx,
+    base: &serde_json::Map<String, serde_json::Value>,
+    pass: &Passthrough,
+) -> Result<serde_json::Value> {
+    let mut vars = base.clone();
+    for (name, source) in &ctx.env.vars {
+        let value = source
+            .resolve(name)
+            .map_err(|e| Error::input(format!("{}: vars: {e}", ctx.env.config.path.display())))?;
+        vars.insert(name.clone(), value);
+    }
+    for kv in &pass.extra_vars {
+        let (k, v) = kv
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| Error::input(format!("argument -e \"{kv}\": expected KEY=VALUE")))?;
+        vars.insert(k.to_owned(), v.into());
+    }
+    Ok(serde_json::Value::Object(vars))
+}
+
 /// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
     process::find(
@@ -73,8 +123,9 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
     reach::preflight(ctx)
 }
 
-pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
+pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize, pass: &Passthrough) -> Result<()> {
     preflight(ctx)?;
+    playbook_vars(ctx, &Default::default(), pass)?;
     let clients = ctx.clients().await?;
     // Waits for a busy stack; refuses one that was never created or is half deleted.
     let any = super::settle::StackFlags::default();
@@ -84,7 +135,7 @@ pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize) -> Result<()> {
         Settled::Present(s) | Settled::Previewed(s) => Some(s),
         Settled::Absent => None,
     };
-    deploy(ctx, &clients, groups, parallel, stack).await
+    deploy(ctx, &clients, groups, parallel, stack, pass).await
 }
 
 pub async fn deploy(
@@ -93,6 +144,7 @@ pub async fn deploy(
     groups: &[String],
     parallel: usize,
     stack: Option<Stack>,
+    pass: &Passthrough,
 ) -> Result<()> {
     let started = Instant::now();
     let reach = Reach::for_stack(ctx, clients, stack).await?;
@@ -130,10 +182,7 @@ pub async fn deploy(
         &reach.stack.outputs,
     );
     let inventory_file = private_json("manage-inventory-", &inventory.static_file())?;
-    let vars_file = private_json(
-        "manage-vars-",
-        &serde_json::Value::Object(inventory.vars.clone()),
-    )?;
+    let vars_file = private_json("manage-vars-", &playbook_vars(ctx, &inventory.vars, pass)?)?;
     ctx.ui.step(format!(
         "running {} playbook(s) on {} host(s)",
         runs.len(),
@@ -146,6 +195,7 @@ pub async fn deploy(
         inventory_file.path(),
         vars_file.path(),
         parallel,
+        &pass.args(),
     )
     .await?;
     if let Some(failed) = results.iter().find(|r| r.exit_code != 0) {
@@ -173,12 +223,13 @@ pub(crate) async fn run_playbooks(
     inventory: &Path,
     vars: &Path,
     parallel: usize,
+    extra: &[String],
 ) -> Result<Vec<PlaybookResult>> {
     let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let color = ctx.ui.stderr_tty;
     let mut set = tokio::task::JoinSet::new();
     for run in runs {
-        let cmd = ansible::playbook_command(&run, inventory, vars, ssh, color);
+        let cmd = ansible::playbook_command(&run, inventory, vars, ssh, color, extra);
         let (ui, slots) = (ctx.ui.clone(), slots.clone());
         set.spawn(async move {
             let _slot = slots

@@ -176,7 +176,15 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         return super::records::after(ctx, &clients, Some(&updated.outputs)).await;
     }
     ctx.ui.step("deploying");
-    deploy::deploy(ctx, &clients, &[], crate::ansible::DEFAULT_PARALLEL, None).await
+    deploy::deploy(
+        ctx,
+        &clients,
+        &[],
+        crate::ansible::DEFAULT_PARALLEL,
+        None,
+        &deploy::Passthrough::default(),
+    )
+    .await
 }
 
 /// A change set is made from a template in S3, even for a dry run.

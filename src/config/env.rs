@@ -1,7 +1,7 @@
 //! The config for one env: the checked config, the env's overrides and the command line's
 //! `--param`s, merged in that order.
 
-use super::{Config, ParamSource};
+use super::{Config, ParamSource, VarSource};
 use crate::error::{Error, Result};
 use crate::names;
 use std::collections::BTreeMap;
@@ -15,6 +15,8 @@ pub struct EnvConfig {
     pub parameters: BTreeMap<String, ParamSource>,
     /// Route53 names for the env's hosts; None when `dns` is not configured.
     pub dns: Option<super::DnsSettings>,
+    /// Playbook variables: the config's `vars`, then the env's.
+    pub vars: BTreeMap<String, VarSource>,
 }
 
 impl EnvConfig {
@@ -23,12 +25,14 @@ impl EnvConfig {
             .map_err(|e| Error::input(format!("argument <ENV>: {e}")))?;
         let settings = config.env_settings(env).cloned();
         let mut parameters = config.parameters.clone();
+        let mut vars = config.vars.clone();
         let protected = settings.as_ref().is_some_and(|s| s.protected);
         let env_dns = settings.as_ref().map(|s| s.dns.clone()).unwrap_or_default();
         let dns = super::dns::merge(env, config.dns.as_ref(), &env_dns, config.address)
             .map_err(|e| Error::input(format!("{}: {e}", config.path.display())))?;
         if let Some(s) = settings {
             parameters.extend(s.parameters);
+            vars.extend(s.vars);
         }
         for kv in cli_params {
             let (k, v) = kv
@@ -45,6 +49,7 @@ impl EnvConfig {
             protected,
             parameters,
             dns,
+            vars,
         })
     }
 

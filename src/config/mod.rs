@@ -7,7 +7,7 @@ mod raw;
 
 pub use dns::{DnsSettings, ZoneRef};
 pub use env::EnvConfig;
-pub use params::{read_private, ParamSource};
+pub use params::{read_private, ParamSource, VarSource};
 
 use crate::error::{Error, Result};
 use crate::names;
@@ -51,6 +51,7 @@ pub struct EnvSettings {
     pub protected: bool,
     pub parameters: BTreeMap<String, ParamSource>,
     pub dns: dns::EnvDns,
+    pub vars: BTreeMap<String, VarSource>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +76,8 @@ pub struct Config {
     pub playbooks: PathBuf,
     pub parameters: BTreeMap<String, ParamSource>,
     pub environments: BTreeMap<String, EnvSettings>,
+    /// Variables for the playbooks, for every env.
+    pub vars: BTreeMap<String, VarSource>,
     pub timeouts: Timeouts,
     /// The top-level `dns` keys; `EnvConfig` merges them with the env's.
     pub dns: Option<dns::DnsPartial>,
@@ -192,6 +195,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
                 protected: env.protected,
                 parameters: parse_params(&key, &env.parameters, dir)?,
                 dns: dns::parse_env(&format!("environments.{name}.dns"), env.dns.as_ref())?,
+                vars: parse_vars(&format!("environments.{name}.vars"), &env.vars, dir)?,
             },
         );
     }
@@ -220,6 +224,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
         playbooks: dir.join(raw.playbooks.as_deref().unwrap_or("playbooks")),
         parameters,
         environments,
+        vars: parse_vars("vars", &raw.vars, dir)?,
         timeouts: Timeouts {
             stack: secs(raw.timeouts.stack, 1800, "stack")?,
             ssh: secs(raw.timeouts.ssh, 300, "ssh")?,
@@ -257,6 +262,19 @@ fn parse_params(
         .filter(|(name, _)| name.as_str() != "//")
         .map(|(name, value)| {
             ParamSource::parse(&format!("{key}.{name}"), value, dir).map(|p| (name.clone(), p))
+        })
+        .collect()
+}
+
+fn parse_vars(
+    key: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+    dir: &Path,
+) -> Result<BTreeMap<String, VarSource>, String> {
+    map.iter()
+        .filter(|(name, _)| name.as_str() != "//")
+        .map(|(name, value)| {
+            VarSource::parse(&format!("{key}.{name}"), value, dir).map(|v| (name.clone(), v))
         })
         .collect()
 }

@@ -72,6 +72,38 @@ impl ParamSource {
     }
 }
 
+/// A playbook variable from `vars`: any JSON value, or a secret in the parameters' two forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarSource {
+    Plain(Value),
+    Secret(ParamSource),
+}
+
+impl VarSource {
+    /// An object of exactly one key `env` or `file` is a secret; anything else is a value.
+    pub fn parse(key: &str, value: &Value, dir: &Path) -> Result<Self, String> {
+        match value {
+            Value::Object(map)
+                if map.len() == 1 && (map.contains_key("env") || map.contains_key("file")) =>
+            {
+                ParamSource::parse(key, value, dir).map(Self::Secret)
+            }
+            Value::Null => Err(format!(
+                "key \"{key}\" is null: give a value, or remove the key"
+            )),
+            other => Ok(Self::Plain(other.clone())),
+        }
+    }
+
+    /// The value for the playbooks (secrets read now; they go only into a 0600 file).
+    pub fn resolve(&self, name: &str) -> Result<Value, String> {
+        match self {
+            Self::Plain(v) => Ok(v.clone()),
+            Self::Secret(s) => s.resolve(name).map(Value::String),
+        }
+    }
+}
+
 impl fmt::Display for ParamSource {
     /// How a value is shown: secrets never.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

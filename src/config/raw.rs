@@ -29,6 +29,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub environments: Map<String, Value>,
     #[serde(default)]
+    pub vars: Map<String, Value>,
+    #[serde(default)]
     pub timeouts: RawTimeouts,
     /// Checked in `config::dns`, which names the key of any problem.
     pub dns: Option<Value>,
@@ -44,6 +46,8 @@ pub struct RawEnv {
     #[serde(default)]
     pub parameters: Map<String, Value>,
     pub dns: Option<Value>,
+    #[serde(default)]
+    pub vars: Map<String, Value>,
 }
 
 /// Deadlines in seconds.
