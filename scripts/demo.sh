@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the local AWS emulator: validate, bake the app image, commission (which
-# deploys), show, run a command on every host, list the Ansible inventory, decommission the
+# deploys), show, run a command on every host, stop and start one host, list the Ansible inventory, decommission the
 # example app's `staging` env, and clean the images. As root, the emulator's instances become
 # real hosts (network namespaces with sshd, see harness/), so the deploy is real Ansible over
 # real SSH. Everything started here is stopped even when a step fails.
@@ -32,6 +32,9 @@ if [[ $real_hosts == yes ]]; then
   step staging status
   step staging dns
   step staging exec -- hostname -I
+  step staging stop argos-staging-worker-1 --yes
+  step staging status --group worker
+  step staging start argos-staging-worker-1
   step staging inventory --list
   step staging decommission --yes
   step staging clean --yes

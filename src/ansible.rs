@@ -44,7 +44,8 @@ impl Inventory {
             "ansible_host": h.address,
             "instance_id": i.id,
             "group": h.group,
-            "index": h.index,
+            "number": h.number,
+            "index": h.number,
             "private_ip": i.private_ip,
             "public_ip": i.public_ip,
             "private_dns": i.private_dns,
@@ -196,11 +197,11 @@ mod tests {
     use super::*;
     use crate::aws::ec2::Instance;
 
-    fn host(group: &str, index: usize, ip: &str) -> Host {
+    fn host(group: &str, index: u32, ip: &str) -> Host {
         Host {
             name: format!("argos-qa-{group}-{index}"),
             group: group.into(),
-            index,
+            number: index,
             address: ip.into(),
             instance_id: format!("i-{group}{index}"),
             instance: Instance {
@@ -213,6 +214,7 @@ mod tests {
                 launch_time: None,
                 image_id: Some("ami-1".into()),
                 tags: [("Group".to_owned(), group.to_owned())].into(),
+                ..Default::default()
             },
         }
     }

@@ -102,13 +102,66 @@ pub enum Action {
     /// Open an SSH session to one host
     Ssh(SshArgs),
     /// Stack status and outputs, then the hosts by group
-    Status,
+    Status(StatusArgs),
     /// The stack's recent events, failures first
     Events(EventsArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
     /// Bring the env's Route53 names in step with its running hosts (shows the difference first)
     Dns,
+    /// Start stopped hosts; wait until they run, pass status checks and answer on SSH
+    Start(HostOpArgs),
+    /// Stop running hosts (after confirmation); wait until they are stopped
+    Stop(HostOpArgs),
+    /// Reboot running hosts; wait until they answer on SSH again
+    Reboot(HostOpArgs),
+    /// Terminate hosts (after confirmation; --force for the stack's own or a protected env's)
+    Terminate(TerminateArgs),
+    /// Put hosts back on the stack's image in place (ReplaceRootVolume), then deploy them
+    Revert(RevertArgs),
+}
+
+/// The hosts a host action works on, and how many at a time.
+#[derive(Debug, Args)]
+pub struct HostOpArgs {
+    /// One host, by name (argos-staging-app-0) or instance id
+    #[arg(value_name = "HOST")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// N hosts at a time, each batch reaching its state before the next (default: all at once)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub serial: Option<u16>,
+}
+
+impl HostOpArgs {
+    pub fn choice(&self) -> crate::hosts::Choice {
+        crate::hosts::Choice {
+            selector: self.select.selector(self.host.as_deref()),
+            serial: self.serial,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RevertArgs {
+    #[command(flatten)]
+    pub hosts: HostOpArgs,
+    /// Needed in a protected env
+    #[arg(long)]
+    pub force: bool,
+    /// Do not run the playbooks on the reverted hosts
+    #[arg(long)]
+    pub no_deploy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TerminateArgs {
+    #[command(flatten)]
+    pub hosts: HostOpArgs,
+    /// Terminate hosts the env's stack owns, or in a protected env
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Action {
@@ -207,11 +260,43 @@ pub struct CleanArgs {
     pub keep_latest: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct DeployArgs {
-    /// Only this group (repeatable); all groups by default
+/// The host selector: `--group G`…, `--index SPEC`, and (per action) a host name.
+#[derive(Debug, Args, Default, Clone)]
+pub struct SelectArgs {
+    /// Only hosts of this group (repeatable)
     #[arg(long = "group", short = 'g', value_name = "GROUP")]
     pub groups: Vec<String>,
+    /// Only hosts with these numbers in their group: 2, 1,3, 0-2 or a mix
+    #[arg(long, short = 'i', value_name = "SPEC")]
+    pub index: Option<crate::hosts::IndexSpec>,
+}
+
+impl SelectArgs {
+    pub fn selector(&self, host: Option<&str>) -> crate::hosts::Selector {
+        crate::hosts::Selector {
+            groups: self.groups.clone(),
+            index: self.index.clone(),
+            hosts: host.map(str::to_owned).into_iter().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// One host, by name (argos-staging-app-0) or instance id
+    #[arg(value_name = "HOST")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Only this host, by name (argos-staging-app-0) or instance id (Ansible's --limit)
+    #[arg(value_name = "HOST")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// How many groups' playbooks run at once
     #[arg(long, default_value_t = crate::ansible::DEFAULT_PARALLEL as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -244,12 +329,11 @@ pub struct InventoryArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// Only hosts of this group (repeatable)
-    #[arg(long = "group", short = 'g', value_name = "GROUP")]
-    pub groups: Vec<String>,
-    /// Only the host with this index in its group (launch order, from 0)
-    #[arg(long, short = 'i')]
-    pub index: Option<usize>,
+    /// Only this host, by name (argos-staging-app-0) or instance id
+    #[arg(value_name = "HOST")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// The command, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -257,10 +341,14 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct SshArgs {
-    /// The group (needed when the env has more than one)
-    pub group: Option<String>,
-    /// The host's index in its group (launch order, from 0)
-    pub index: Option<usize>,
+    /// A host name (argos-staging-app-0), an instance id, or a group (needed when the env has more than one)
+    #[arg(value_name = "HOST|GROUP")]
+    pub target: Option<String>,
+    /// With a group: the host's number in it (default: the lowest running)
+    #[arg(value_name = "NUMBER")]
+    pub number: Option<u32>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Print the ssh command instead of running it
     #[arg(long)]
     pub print: bool,

@@ -42,6 +42,19 @@ impl KnownHosts {
         })
     }
 
+    /// Drop the keys of these hosts (their root volume was replaced: new host keys).
+    pub async fn forget(&self, hosts: &[Host]) -> Result<()> {
+        if !self.file.exists() {
+            return Ok(());
+        }
+        for h in hosts {
+            let mut cmd = Command::new("ssh-keygen");
+            cmd.arg("-R").arg(&h.address).arg("-f").arg(&self.file);
+            process::capture(cmd, "ssh-keygen -R").await?;
+        }
+        Ok(())
+    }
+
     /// Drop the key of every address that now belongs to another instance.
     pub async fn forget_reused(&self, hosts: &[Host]) -> Result<()> {
         let mut ids: BTreeMap<String, String> = std::fs::read_to_string(&self.ids_file)
@@ -77,13 +90,12 @@ mod tests {
             private_dns: None,
             public_dns: None,
             launch_time: None,
-            image_id: None,
-            tags: Default::default(),
+            ..Default::default()
         };
         Host {
             name: "h".into(),
             group: "app".into(),
-            index: 0,
+            number: 0,
             address: ip.into(),
             instance_id: id.into(),
             instance,

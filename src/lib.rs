@@ -146,16 +146,34 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
                 diff: a.diff,
                 tags: a.tags,
             };
-            actions::deploy::run(&ctx, &a.groups, a.parallel.into(), &pass).await
+            let selector = a.select.selector(a.host.as_deref());
+            actions::deploy::run(&ctx, &selector, a.parallel.into(), &pass).await
         }
         Action::Inventory(a) => actions::inventory::run(&ctx, a.host.as_deref(), a.script).await,
-        Action::Exec(a) => actions::exec::run(&ctx, &a.groups, a.index, &a.command).await,
-        Action::Ssh(a) => actions::ssh::run(&ctx, a.group.as_deref(), a.index, a.print).await,
-        Action::Status => actions::status::run(&ctx).await,
+        Action::Exec(a) => {
+            let selector = a.select.selector(a.host.as_deref());
+            actions::exec::run(&ctx, &selector, &a.command).await
+        }
+        Action::Ssh(a) => {
+            let flags = a.select.selector(None);
+            actions::ssh::run(&ctx, a.target.as_deref(), a.number, &flags, a.print).await
+        }
+        Action::Status(a) => {
+            actions::status::run(&ctx, &a.select.selector(a.host.as_deref())).await
+        }
         Action::Events(a) => actions::events::run(&ctx, a.limit, a.since).await,
         Action::Decommission(a) => actions::decommission::run(&ctx, &a.into()).await,
         Action::Update(a) => actions::update::run(&ctx, &a.into()).await,
         Action::Dns => actions::dns::run(&ctx).await,
+        Action::Start(a) => actions::hostops::start::run(&ctx, &a.choice()).await,
+        Action::Stop(a) => actions::hostops::stop::run(&ctx, &a.choice()).await,
+        Action::Reboot(a) => actions::hostops::reboot::run(&ctx, &a.choice()).await,
+        Action::Terminate(a) => {
+            actions::hostops::terminate::run(&ctx, &a.hosts.choice(), a.force).await
+        }
+        Action::Revert(a) => {
+            actions::hostops::revert::run(&ctx, &a.hosts.choice(), a.force, a.no_deploy).await
+        }
         top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
             top_level(top, &ctx.ui)
         }
@@ -215,7 +233,7 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Template
         | Action::Inventory(_)
         | Action::Ssh(_)
-        | Action::Status
+        | Action::Status(_)
         | Action::Events(_) => false,
         Action::Config { .. }
         | Action::Commission(_)
@@ -225,7 +243,12 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Exec(_)
         | Action::Decommission(_)
         | Action::Update(_)
-        | Action::Dns => true,
+        | Action::Dns
+        | Action::Start(_)
+        | Action::Stop(_)
+        | Action::Reboot(_)
+        | Action::Terminate(_)
+        | Action::Revert(_) => true,
     }
 }
 

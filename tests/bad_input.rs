@@ -159,7 +159,7 @@ bad_input! {
     too_many_arguments: Case {
         name: "too many arguments",
         setup: nothing,
-        args: &["staging", "status", "extra"],
+        args: &["staging", "status", "argos-staging-app-0", "extra"],
         want: &["extra"],
     }
 }
@@ -330,11 +330,29 @@ bad_input! {
 }
 
 bad_input! {
+    index_spec_that_goes_backwards: Case {
+        name: "index spec that goes backwards",
+        setup: nothing,
+        args: &["staging", "status", "--index", "3-1"],
+        want: &["--index", "3-1", "backwards"],
+    }
+}
+
+bad_input! {
     ssh_args_not_strings: Case {
         name: "ssh_args not strings",
         setup: |p| p.edit_config(|c| c["ssh_args"] = serde_json::json!(["-J", 5])),
         args: &["staging", "deploy"],
         want: &["config.json", "key \"ssh_args\"", "list of strings"],
+    }
+}
+
+bad_input! {
+    index_spec_that_is_not_a_number: Case {
+        name: "index spec that is not a number",
+        setup: nothing,
+        args: &["staging", "exec", "--index", "1,x", "--", "true"],
+        want: &["--index", "\"x\" is not a host number"],
     }
 }
 
@@ -398,6 +416,15 @@ bad_input! {
         setup: nothing,
         args: &["staging", "dns"],
         want: &["config.json", "no \"dns\" settings"],
+    }
+}
+
+bad_input! {
+    index_spec_for_deploy_left_empty: Case {
+        name: "index spec for deploy left empty",
+        setup: nothing,
+        args: &["staging", "deploy", "--group", "worker", "--index", "1,"],
+        want: &["--index", "is not a host number"],
     }
 }
 

@@ -202,7 +202,7 @@ async fn status_and_events_as_text_and_json() {
     let hosts = status["hosts"].as_array().unwrap();
     let summary: Vec<_> = hosts
         .iter()
-        .map(|h| (h["group"].as_str().unwrap(), h["index"].as_u64().unwrap()))
+        .map(|h| (h["group"].as_str().unwrap(), h["number"].as_u64().unwrap()))
         .collect();
     assert_eq!(summary, [("app", 0), ("worker", 0), ("worker", 1)]);
     assert!(hosts

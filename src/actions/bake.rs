@@ -207,7 +207,7 @@ async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -
     let host = Host {
         name: names::image_name(app),
         group: "image".into(),
-        index: 0,
+        number: 0,
         address,
         instance_id: instance.id.clone(),
         instance: instance.clone(),

@@ -121,7 +121,7 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> 
     deploy::deploy(
         ctx,
         clients,
-        &[],
+        &Default::default(),
         crate::ansible::DEFAULT_PARALLEL,
         Some(stack),
         &deploy::Passthrough::default(),

@@ -8,7 +8,7 @@ use crate::ansible::{self, Inventory, PlaybookRun};
 use crate::aws::cloudformation::Stack;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
-use crate::hosts;
+use crate::hosts::{Host, Selector};
 use crate::process;
 use crate::ssh::SshSettings;
 use crate::stack::Settled;
@@ -123,7 +123,12 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
     reach::preflight(ctx)
 }
 
-pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize, pass: &Passthrough) -> Result<()> {
+pub async fn run(
+    ctx: &Ctx,
+    selector: &Selector,
+    parallel: usize,
+    pass: &Passthrough,
+) -> Result<()> {
     preflight(ctx)?;
     playbook_vars(ctx, &Default::default(), pass)?;
     let clients = ctx.clients().await?;
@@ -135,13 +140,13 @@ pub async fn run(ctx: &Ctx, groups: &[String], parallel: usize, pass: &Passthrou
         Settled::Present(s) | Settled::Previewed(s) => Some(s),
         Settled::Absent => None,
     };
-    deploy(ctx, &clients, groups, parallel, stack, pass).await
+    deploy(ctx, &clients, selector, parallel, stack, pass).await
 }
 
 pub async fn deploy(
     ctx: &Ctx,
     clients: &Clients,
-    groups: &[String],
+    selector: &Selector,
     parallel: usize,
     stack: Option<Stack>,
     pass: &Passthrough,
@@ -150,10 +155,13 @@ pub async fn deploy(
     let reach = Reach::for_stack(ctx, clients, stack).await?;
     // Names first: they should follow the hosts even when a playbook fails.
     super::records::after(ctx, clients, Some(&reach.stack.outputs)).await?;
-    let chosen = hosts::select(reach.hosts.clone(), groups, None)?;
+    let chosen = reach.choose(ctx, selector)?;
     let mut names: Vec<String> = chosen.iter().map(|h| h.group.clone()).collect();
     names.dedup();
-    let (runs, skipped) = ansible::plan(&ctx.env.config.playbooks, &names);
+    let (mut runs, skipped) = ansible::plan(&ctx.env.config.playbooks, &names);
+    if selector.index.is_some() || !selector.hosts.is_empty() {
+        limit_to_hosts(&mut runs, &chosen);
+    }
     for g in &skipped {
         ctx.ui
             .info(format!("group {g} has no playbook ({g}.yml): skipped"));
@@ -213,6 +221,17 @@ pub async fn deploy(
         seconds: started.elapsed().as_secs_f64(),
     });
     Ok(())
+}
+
+/// Narrow each run from whole groups to the chosen hosts of those groups (Ansible's --limit).
+fn limit_to_hosts(runs: &mut [PlaybookRun], chosen: &[Host]) {
+    for run in runs {
+        run.limit = chosen
+            .iter()
+            .filter(|h| run.limit.contains(&h.group))
+            .map(|h| h.name.clone())
+            .collect();
+    }
 }
 
 /// Run the playbooks, at most `parallel` at once, each line prefixed by its group.

@@ -4,7 +4,7 @@
 use super::reach::{self, Reach};
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::hosts::{self, Host};
+use crate::hosts::{Host, Selector};
 use crate::process;
 use serde::Serialize;
 use std::fmt;
@@ -40,18 +40,13 @@ impl fmt::Display for Executed {
     }
 }
 
-/// `groups` and `index` choose the hosts; `command` is what follows `--`.
-pub async fn run(
-    ctx: &Ctx,
-    groups: &[String],
-    index: Option<usize>,
-    command: &[String],
-) -> Result<()> {
+/// `selector` chooses the hosts; `command` is what follows `--`.
+pub async fn run(ctx: &Ctx, selector: &Selector, command: &[String]) -> Result<()> {
     reach::preflight(ctx)?;
     let command = command.join(" ");
     let clients = ctx.clients().await?;
     let reach = Reach::load(ctx, &clients).await?;
-    let chosen = hosts::select(reach.hosts.clone(), groups, index)?;
+    let chosen = reach.choose(ctx, selector)?;
     if chosen.is_empty() {
         return Err(Error::input(format!(
             "env {} has no running hosts to run on",

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod dns;
 pub mod events;
 pub mod exec;
+pub mod hostops;
 pub mod image_stack;
 pub mod init;
 pub mod inventory;

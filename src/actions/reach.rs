@@ -5,13 +5,15 @@ use super::Ctx;
 use crate::aws::cloudformation::{self as cfn, Stack};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
-use crate::hosts::{self, Host};
+use crate::hosts::{self, Host, Hosts, Selector};
 use crate::known_hosts::KnownHosts;
 use crate::ssh::{self, SshSettings};
 use crate::stack::{instances, Pacing};
 
 pub struct Reach {
     pub stack: Stack,
+    /// Every live host, numbered, whatever its state.
+    pub found: Hosts,
     /// Running hosts of every group, in group then launch order.
     pub hosts: Vec<Host>,
     pub ssh: SshSettings,
@@ -68,7 +70,7 @@ impl Reach {
             ))
         })?;
         // Right after a create, a tag search can miss new instances: wait for the stack's own.
-        let instances = instances::visible(
+        let _visible = instances::visible(
             &clients.cfn,
             &clients.ec2,
             &stack.id,
@@ -77,12 +79,7 @@ impl Reach {
             Pacing::with_deadline(ctx.env.config.timeouts.ssh),
         )
         .await?;
-        let found = hosts::Hosts::from_instances(instances);
-        for i in found.not_running() {
-            let group = i.tags.get("Group").map_or("", String::as_str);
-            ctx.ui
-                .warn(format!("host {} ({group}) is {}: left out", i.id, i.state));
-        }
+        let found = discover(ctx, clients).await?;
         for i in &found.ungrouped {
             ctx.ui.warn(format!(
                 "instance {} has the env's tags but no Group tag: left out",
@@ -98,10 +95,30 @@ impl Reach {
         let ssh = SshSettings::from_config(&ctx.env.config, known.file.clone(), &route)?;
         Ok(Self {
             stack,
+            found,
             hosts,
             ssh,
             known,
         })
+    }
+
+    /// The running hosts the selector picks. Picked hosts that are not running are left out
+    /// with a warning; a selector that picks no host at all is bad input naming what exists.
+    pub fn choose(&self, ctx: &Ctx, selector: &Selector) -> Result<Vec<Host>> {
+        let picked = selector.pick(&self.found, (ctx.env.app(), &ctx.env.name))?;
+        let mut chosen = Vec::new();
+        for m in picked {
+            match self.hosts.iter().find(|h| h.instance_id == m.instance.id) {
+                Some(h) => chosen.push(h.clone()),
+                None => ctx.ui.warn(format!(
+                    "host {} ({}) is {}: left out",
+                    m.name(ctx.env.app(), &ctx.env.name),
+                    m.instance.id,
+                    m.instance.state
+                )),
+            }
+        }
+        Ok(chosen)
     }
 
     /// Forget the keys of replaced hosts, then wait until `chosen` answer on SSH.
@@ -115,5 +132,15 @@ impl Reach {
     /// Forget the keys of replaced hosts (for a session that does its own waiting).
     pub async fn forget_reused(&self) -> Result<()> {
         self.known.forget_reused(&self.hosts).await
+    }
+}
+
+/// The env's hosts, numbered; a dry run computes the numbers but writes no tag.
+pub async fn discover(ctx: &Ctx, clients: &Clients) -> Result<Hosts> {
+    let (ec2, app, env) = (&clients.ec2, ctx.env.app(), ctx.env.name.as_str());
+    if ctx.dry_run {
+        hosts::look(ec2, app, env).await
+    } else {
+        hosts::discover(ec2, app, env).await
     }
 }

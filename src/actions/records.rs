@@ -81,20 +81,23 @@ pub fn pacing(ctx: &Ctx) -> Pacing {
 /// out with a warning (it has no such address to publish).
 pub fn dns_hosts(ctx: &Ctx, found: &Hosts, settings: &DnsSettings) -> Vec<DnsHost> {
     let mut out = Vec::new();
-    for (group, list) in &found.groups {
-        let running = list.iter().filter(|i| i.state == "running");
-        for (number, i) in running.enumerate() {
-            match hosts::address_of(i, settings.address) {
-                Some(address) => out.push(DnsHost {
-                    group: group.clone(),
-                    number: number as u32,
-                    address,
-                }),
-                None => ctx.ui.warn(format!(
-                    "host {} ({group}) has no {:?} address: it gets no DNS name",
-                    i.id, settings.address
-                )),
-            }
+    // Each host's stable number (its Number tag), so a name never moves to another host.
+    for m in found
+        .machines
+        .iter()
+        .filter(|m| m.instance.state == "running")
+    {
+        let (group, i) = (&m.group, &m.instance);
+        match hosts::address_of(i, settings.address) {
+            Some(address) => out.push(DnsHost {
+                group: group.clone(),
+                number: m.number,
+                address,
+            }),
+            None => ctx.ui.warn(format!(
+                "host {} ({group}) has no {:?} address: it gets no DNS name",
+                i.id, settings.address
+            )),
         }
     }
     out

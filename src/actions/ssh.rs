@@ -1,36 +1,45 @@
-//! `ssh [GROUP [INDEX]]`: replace this process with the system `ssh`, with the right user, key,
-//! known_hosts and address. `--print` prints the command instead.
+//! `ssh [HOST | GROUP [NUMBER]]`: replace this process with the system `ssh`, with the right
+//! user, key, known_hosts and address. `--print` prints the command instead.
 
 use super::reach::{self, Reach};
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::hosts;
+use crate::hosts::{IndexSpec, Selector};
 use crate::process::shell_words;
 
-/// `group` and `index` as typed (`ssh [GROUP [INDEX]]`); `print` shows the command instead.
-pub async fn run(ctx: &Ctx, group: Option<&str>, index: Option<usize>, print: bool) -> Result<()> {
+/// `target` and `number` as typed (`ssh [HOST | GROUP [NUMBER]]`), narrowing `select` (the
+/// flags); `print` shows the command instead.
+pub async fn run(
+    ctx: &Ctx,
+    target: Option<&str>,
+    number: Option<u32>,
+    select: &Selector,
+    print: bool,
+) -> Result<()> {
     reach::preflight(ctx)?;
     let clients = ctx.clients().await?;
     let reach = Reach::load(ctx, &clients).await?;
-    let mut groups: Vec<&str> = reach.hosts.iter().map(|h| h.group.as_str()).collect();
+    let selector = selector(&reach, target, number, select);
+    let chosen = reach.choose(ctx, &selector)?;
+    let mut groups: Vec<&str> = chosen.iter().map(|h| h.group.as_str()).collect();
     groups.dedup();
-    let group = match (group, groups.as_slice()) {
-        (Some(g), _) => g.to_owned(),
-        (None, [only]) => (*only).to_owned(),
-        (None, []) => {
+    let host = match groups.as_slice() {
+        [] => {
             return Err(Error::input(format!(
-                "env {} has no running hosts",
-                ctx.env.name
+                "env {}: {selector} has no running host (there are: {})",
+                ctx.env.name,
+                reach.found.summary()
             )))
         }
-        (None, many) => {
+        // The lowest-numbered running host of the one group.
+        [_] => chosen[0].clone(),
+        many => {
             return Err(Error::input(format!(
                 "argument GROUP: choose one of {}",
                 many.join(", ")
             )))
         }
     };
-    let host = hosts::select(reach.hosts.clone(), &[group], Some(index.unwrap_or(0)))?.remove(0);
     let argv = reach.ssh.argv(&host, None);
     if print || ctx.dry_run {
         println!("{}", shell_words(&argv));
@@ -42,4 +51,27 @@ pub async fn run(ctx: &Ctx, group: Option<&str>, index: Option<usize>, print: bo
     use std::os::unix::process::CommandExt;
     let err = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
     Err(Error::Local(format!("cannot run ssh: {err}")))
+}
+
+/// The positional TARGET is a host name or instance id when a host has it, else a group;
+/// NUMBER narrows that group like `--index`.
+fn selector(
+    reach: &Reach,
+    target: Option<&str>,
+    number: Option<u32>,
+    select: &Selector,
+) -> Selector {
+    let mut selector = select.clone();
+    if let Some(t) = target {
+        let is_group = reach.found.machines.iter().any(|m| m.group == t);
+        if is_group {
+            selector.groups.push(t.to_owned());
+        } else {
+            selector.hosts.push(t.to_owned());
+        }
+    }
+    if let Some(n) = number {
+        selector.index = Some(IndexSpec([n].into()));
+    }
+    selector
 }

@@ -1,13 +1,17 @@
-//! `status`: the stack's status and outputs, then the env's hosts by group.
+//! `status [SELECTOR]`: the stack's status and outputs, then the chosen hosts by group and
+//! number, stopped ones included: state, type, image (marked when it is not the image the
+//! stack names), zone, addresses, launch time and EC2's status checks.
 
 use super::commission::write_outputs;
 use super::Ctx;
 use crate::aws::cloudformation::{self as cfn, StackOutput};
+use crate::aws::ec2::power::{self, Checks};
 use crate::error::Result;
-use crate::hosts;
+use crate::hosts::{Machine, Selector};
 use crate::ui::table;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Serialize)]
@@ -18,19 +22,30 @@ pub struct Status {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The image the stack names (its image parameter), when there is a stack.
+    pub image: Option<String>,
     pub outputs: Vec<StackOutput>,
     pub hosts: Vec<HostRow>,
 }
 
 #[derive(Serialize)]
 pub struct HostRow {
+    pub name: String,
     pub group: String,
-    pub index: usize,
+    pub number: u32,
     pub id: String,
     pub state: String,
+    pub instance_type: Option<String>,
+    pub image_id: Option<String>,
+    /// True when the host runs another image than the stack names (see `revert`).
+    pub image_differs: bool,
+    pub availability_zone: Option<String>,
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
     pub launch_time: Option<DateTime<Utc>>,
+    /// EC2's system and instance status checks (`ok`, `initializing`, `impaired`, …);
+    /// absent for a host that is not running.
+    pub checks: Option<Checks>,
 }
 
 impl fmt::Display for Status {
@@ -40,6 +55,9 @@ impl fmt::Display for Status {
             write!(f, " ({r})")?;
         }
         writeln!(f)?;
+        if let Some(image) = &self.image {
+            writeln!(f, "  image  {image}")?;
+        }
         write_outputs(f, &self.outputs)?;
         if !self.outputs.is_empty() {
             writeln!(f)?;
@@ -47,59 +65,97 @@ impl fmt::Display for Status {
         if self.hosts.is_empty() {
             return write!(f, "no hosts");
         }
-        let dash = || "-".to_owned();
-        let rows = self.hosts.iter().map(|h| {
-            vec![
-                h.group.clone(),
-                h.index.to_string(),
-                h.id.clone(),
-                h.state.clone(),
-                h.private_ip.clone().unwrap_or_else(dash),
-                h.public_ip.clone().unwrap_or_else(dash),
-                h.launch_time
-                    .map_or_else(dash, |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
-            ]
-        });
-        write!(
-            f,
-            "{}",
-            table(
-                &[
-                    "group",
-                    "index",
-                    "instance",
-                    "state",
-                    "private ip",
-                    "public ip",
-                    "launched"
-                ],
-                rows
-            )
-        )
+        let rows = self.hosts.iter().map(row_cells);
+        let header = [
+            "name",
+            "number",
+            "instance",
+            "state",
+            "type",
+            "image",
+            "zone",
+            "private ip",
+            "public ip",
+            "launched",
+            "checks",
+        ];
+        write!(f, "{}", table(&header, rows))?;
+        if self.hosts.iter().any(|h| h.image_differs) {
+            write!(
+                f,
+                "\n* not the stack's image: `revert` puts a host back on it"
+            )?;
+        }
+        Ok(())
     }
 }
 
-pub async fn run(ctx: &Ctx) -> Result<()> {
+fn row_cells(h: &HostRow) -> Vec<String> {
+    let dash = || "-".to_owned();
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(dash);
+    let image = match (&h.image_id, h.image_differs) {
+        (Some(i), true) => format!("{i} *"),
+        (i, _) => or_dash(i),
+    };
+    let checks = h.checks.as_ref().map_or_else(dash, |c| {
+        if c.passed() {
+            "ok".to_owned()
+        } else {
+            format!("system {}, instance {}", c.system, c.instance)
+        }
+    });
+    vec![
+        h.name.clone(),
+        h.number.to_string(),
+        h.id.clone(),
+        h.state.clone(),
+        or_dash(&h.instance_type),
+        image,
+        or_dash(&h.availability_zone),
+        or_dash(&h.private_ip),
+        or_dash(&h.public_ip),
+        h.launch_time
+            .map_or_else(dash, |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        checks,
+    ]
+}
+
+pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
     let (stack, hosts) = tokio::try_join!(
         cfn::describe(&clients.cfn, &name),
-        hosts::discover(&clients.ec2, ctx.env.app(), &ctx.env.name)
+        super::reach::discover(ctx, &clients)
     )?;
-    let mut rows = Vec::new();
-    for (group, list) in &hosts.groups {
-        for (index, i) in list.iter().enumerate() {
-            rows.push(HostRow {
-                group: group.clone(),
-                index,
-                id: i.id.clone(),
-                state: i.state.clone(),
-                private_ip: i.private_ip.clone(),
-                public_ip: i.public_ip.clone(),
-                launch_time: i.launch_time,
-            });
+    let chosen = selector.pick(&hosts, (ctx.env.app(), &ctx.env.name))?;
+    let running: Vec<String> = chosen
+        .iter()
+        .filter(|m| m.instance.state == "running")
+        .map(|m| m.instance.id.clone())
+        .collect();
+    let image = async {
+        match &stack {
+            Some(_) => Ok::<_, crate::error::Error>(
+                cfn::stack_parameters(&clients.cfn, &name)
+                    .await?
+                    .into_iter()
+                    .find(|(k, _)| *k == ctx.env.config.image_parameter)
+                    .map(|(_, v)| v),
+            ),
+            None => Ok(None),
         }
-    }
+    };
+    let checks = async {
+        if running.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        power::checks(&clients.ec2, &running).await
+    };
+    let (image, checks) = tokio::try_join!(image, checks)?;
+    let rows = chosen
+        .iter()
+        .map(|m| host_row(ctx, m, image.as_deref(), &checks))
+        .collect();
     for i in &hosts.ungrouped {
         ctx.ui.warn(format!(
             "instance {} has the env's tags but no Group tag",
@@ -113,8 +169,35 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             .as_ref()
             .map_or("NOT_COMMISSIONED".to_owned(), |s| s.status.clone()),
         reason: stack.as_ref().and_then(|s| s.reason.clone()),
+        image,
         outputs: stack.map(|s| s.outputs).unwrap_or_default(),
         hosts: rows,
     });
     Ok(())
+}
+
+fn host_row(
+    ctx: &Ctx,
+    m: &Machine,
+    image: Option<&str>,
+    checks: &BTreeMap<String, Checks>,
+) -> HostRow {
+    let i = &m.instance;
+    HostRow {
+        name: m.name(ctx.env.app(), &ctx.env.name),
+        group: m.group.clone(),
+        number: m.number,
+        id: i.id.clone(),
+        state: i.state.clone(),
+        instance_type: i.instance_type.clone(),
+        image_id: i.image_id.clone(),
+        image_differs: matches!((image, &i.image_id), (Some(want), Some(have)) if want != have.as_str()),
+        availability_zone: i.availability_zone.clone(),
+        private_ip: i.private_ip.clone(),
+        public_ip: i.public_ip.clone(),
+        launch_time: i.launch_time,
+        checks: (i.state == "running")
+            .then(|| checks.get(&i.id).cloned())
+            .flatten(),
+    }
 }

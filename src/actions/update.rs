@@ -179,7 +179,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     deploy::deploy(
         ctx,
         &clients,
-        &[],
+        &Default::default(),
         crate::ansible::DEFAULT_PARALLEL,
         None,
         &deploy::Passthrough::default(),

@@ -44,6 +44,8 @@ pub struct Timeouts {
     pub image: Duration,
     /// Until a Route53 change is INSYNC.
     pub dns: Duration,
+    /// An instance reaching a state, its status checks, a root-volume replacement.
+    pub host: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -230,6 +232,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
             ssh: secs(raw.timeouts.ssh, 300, "ssh")?,
             image: secs(raw.timeouts.image, 1800, "image")?,
             dns: secs(raw.timeouts.dns, 300, "dns")?,
+            host: secs(raw.timeouts.host, 900, "host")?,
         },
         dns: raw.dns.as_ref().map(|v| dns::parse("dns", v)).transpose()?,
     })

@@ -60,4 +60,5 @@ pub struct RawTimeouts {
     pub ssh: Option<u64>,
     pub image: Option<u64>,
     pub dns: Option<u64>,
+    pub host: Option<u64>,
 }

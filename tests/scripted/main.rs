@@ -4,6 +4,7 @@
 
 mod consistency;
 mod dns;
+mod hosts;
 mod machine;
 mod mocks;
 mod update;

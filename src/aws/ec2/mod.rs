@@ -1,13 +1,15 @@
-//! EC2 instances of an env, found by their tags.
+//! EC2 instances of an env, found by their tags; `power` changes their state.
 
-use super::to_chrono;
+pub mod power;
+
+use crate::aws::to_chrono;
 use crate::error::{aws, Result};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Instance {
     pub id: String,
     pub state: String,
@@ -17,6 +19,8 @@ pub struct Instance {
     pub public_dns: Option<String>,
     pub launch_time: Option<DateTime<Utc>>,
     pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub availability_zone: Option<String>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -75,7 +79,7 @@ pub async fn instances_by_id(ec2: &Client, ids: &[String]) -> Result<Vec<Instanc
     }
 }
 
-fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
+pub(crate) fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     Instance {
         id: i.instance_id().unwrap_or_default().to_owned(),
@@ -90,6 +94,8 @@ fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
         public_dns: nonempty(i.public_dns_name()),
         launch_time: i.launch_time().map(to_chrono),
         image_id: nonempty(i.image_id()),
+        instance_type: i.instance_type().map(|t| t.as_str().to_owned()),
+        availability_zone: nonempty(i.placement().and_then(|p| p.availability_zone())),
         tags: tag_map(i.tags()),
     }
 }
@@ -243,6 +249,17 @@ pub async fn terminate(ec2: &Client, ids: &[String]) -> Result<()> {
         .send()
         .await
         .map_err(aws("terminating instances"))?;
+    Ok(())
+}
+
+/// Set one tag on one instance (CreateTags overwrites the value of an existing key).
+pub async fn tag_instance(ec2: &Client, id: &str, key: &str, value: &str) -> Result<()> {
+    ec2.create_tags()
+        .resources(id)
+        .tags(Tag::builder().key(key).value(value).build())
+        .send()
+        .await
+        .map_err(aws(format!("tagging instance {id} with {key}={value}")))?;
     Ok(())
 }
 
