@@ -51,6 +51,9 @@ pub struct Global {
     /// Print the plan and make no change
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Use a template bucket that does not block public access
+    #[arg(long, global = true)]
+    pub allow_public_bucket: bool,
     /// Answer yes to confirmations
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
@@ -207,9 +210,12 @@ pub struct UpdateArgs {
     /// resource of a protected env); still asks for confirmation
     #[arg(long)]
     pub allow_replace: bool,
-    /// Use config.json's base_ami instead of the newest baked image
-    #[arg(long)]
+    /// Use config.json's base_ami instead of the image the stack runs
+    #[arg(long, conflicts_with = "image")]
     pub no_bake: bool,
+    /// Move the env to this image (otherwise it keeps its own, or takes a newer bake)
+    #[arg(long, value_name = "AMI_ID")]
+    pub image: Option<String>,
     #[command(flatten)]
     pub stack: StackArgs,
 }

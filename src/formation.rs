@@ -81,6 +81,9 @@ impl Formation {
             .cloned()
             .collect();
         let mut problems = template::check(&merged, &provided, &Limits::default());
+        for f in &fragments {
+            problems.extend(template::strict::unknown_functions(f));
+        }
         let mut parameters = Vec::new();
         for (name, default, _no_echo) in merged.parameters() {
             let source = filled
@@ -88,6 +91,19 @@ impl Formation {
                 .or_else(|| env.parameters.get(&name))
                 .cloned()
                 .or_else(|| default.map(|d| ParamSource::Plain(default_text(&d))));
+            let declared = merged
+                .body
+                .get("Parameters")
+                .and_then(|p| p.get(&name))
+                .and_then(|p| p.get("Type"))
+                .and_then(|t| t.as_str())
+                .unwrap_or("String");
+            if let Some(Err(e)) = env.parameters.get(&name).map(|s| s.fits(&name, declared)) {
+                problems.push(Problem {
+                    severity: Severity::Error,
+                    message: format!("{}: {e}", env.config.path.display()),
+                });
+            }
             if let Some(source) = source {
                 if let Err(e) = source.check(&name) {
                     problems.push(Problem {
@@ -160,6 +176,23 @@ impl Formation {
             .iter()
             .map(|(k, s)| s.resolve(k).map(|v| (k.clone(), v)).map_err(Error::Input))
             .collect()
+    }
+
+    /// Parameters whose values are never shown: a secret in the config (declared or not, so a
+    /// parameter no fragment declares any more stays hidden) or NoEcho in the template.
+    pub fn secret_names(&self, env: &EnvConfig) -> BTreeSet<String> {
+        let no_echo = self
+            .merged
+            .parameters()
+            .into_iter()
+            .filter(|(_, _, no_echo)| *no_echo)
+            .map(|(n, _, _)| n);
+        let configured = env
+            .parameters
+            .iter()
+            .filter(|(_, s)| s.is_secret())
+            .map(|(n, _)| n.clone());
+        no_echo.chain(configured).collect()
     }
 
     /// Parameters as shown to a person: secrets and NoEcho values as ****.

@@ -124,6 +124,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         ui,
         dry_run: g.dry_run,
         yes: g.yes,
+        allow_public_bucket: g.allow_public_bucket,
         target,
         announce: changes_aws(&cli.action),
         announced: Default::default(),
@@ -196,6 +197,7 @@ impl From<cli::UpdateArgs> for actions::update::UpdateFlags {
             no_deploy: a.no_deploy,
             allow_replace: a.allow_replace,
             no_bake: a.no_bake,
+            image: a.image,
             stack: a.stack.into(),
         }
     }

@@ -339,6 +339,18 @@ bad_input! {
 }
 
 bad_input! {
+    ssh_key_readable_by_others: Case {
+        name: "ssh key readable by others",
+        setup: |p| {
+            p.write("keys/argos.pem", "not really a key\n");
+            std::fs::set_permissions(p.path("keys/argos.pem"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        },
+        args: &["staging", "deploy"],
+        want: &["ssh_key_file", "keys/argos.pem", "mode 0644", "chmod 600"],
+    }
+}
+
+bad_input! {
     ssh_args_not_strings: Case {
         name: "ssh_args not strings",
         setup: |p| p.edit_config(|c| c["ssh_args"] = serde_json::json!(["-J", 5])),
@@ -353,6 +365,15 @@ bad_input! {
         setup: nothing,
         args: &["staging", "exec", "--index", "1,x", "--", "true"],
         want: &["--index", "\"x\" is not a host number"],
+    }
+}
+
+bad_input! {
+    unknown_yaml_tag: Case {
+        name: "unknown YAML short-form tag",
+        setup: |p| p.write("formations/queue.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Frobnicate x\n"),
+        args: &["staging", "validate"],
+        want: &["formations/queue.yaml:5", "unknown intrinsic function Fn::Frobnicate"],
     }
 }
 
@@ -377,6 +398,15 @@ bad_input! {
         }),
         args: &["staging", "commission"],
         want: &["config.json", "key \"environments.staging.dns.ttl\"", "out of range"],
+    }
+}
+
+bad_input! {
+    unknown_resource_type: Case {
+        name: "unknown resource type",
+        setup: |p| p.write("formations/foo.yaml", "Resources:\n  Foo:\n    Type: AWS::Foo::Bar\n"),
+        args: &["staging", "validate"],
+        want: &["foo.yaml", "\"Foo\"", "AWS::Foo::Bar", "does not have"],
     }
 }
 
@@ -425,6 +455,15 @@ bad_input! {
         setup: nothing,
         args: &["staging", "deploy", "--group", "worker", "--index", "1,"],
         want: &["--index", "is not a host number"],
+    }
+}
+
+bad_input! {
+    list_for_a_string_parameter: Case {
+        name: "list for a String parameter",
+        setup: |p| p.edit_config(|c| c["parameters"]["InstanceType"] = serde_json::json!(["t3.micro", "t3.small"])),
+        args: &["staging", "validate"],
+        want: &["config.json", "\"InstanceType\"", "String", "a list"],
     }
 }
 

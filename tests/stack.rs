@@ -142,15 +142,29 @@ async fn dry_run_changes_nothing() {
         ])
         .ok();
     assert!(
-        run.stderr.contains("would create stack argos-staging"),
-        "{}",
-        run.stderr
+        run.stdout
+            .starts_with("dry run: would create stack argos-staging from https://"),
+        "the plan is the result: {}",
+        run.stdout
     );
     assert!(
-        run.stderr.contains("VpcCidr") && run.stderr.contains("10.20.0.0/16"),
+        run.stdout.contains("VpcCidr") && run.stdout.contains("10.20.0.0/16"),
         "the plan shows parameters: {}",
-        run.stderr
+        run.stdout
     );
+    let plan = p
+        .manage([
+            "staging",
+            "commission",
+            "--no-deploy",
+            "--no-bake",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(plan["dry_run"], true);
     assert_eq!(moto.stack_status("argos-staging").await, None);
     let buckets = moto.s3().await.list_buckets().send().await.unwrap();
     assert!(buckets.buckets().is_empty(), "dry run made a bucket");
@@ -166,13 +180,32 @@ async fn dry_run_changes_nothing() {
         .buckets()
         .is_empty());
 
-    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
-        .ok();
+    // The real run does what the dry run said: the same stack, template, image, parameters, tags.
+    let real = p
+        .manage([
+            "staging",
+            "commission",
+            "--no-deploy",
+            "--no-bake",
+            "--output",
+            "json",
+        ])
+        .ok()
+        .json();
+    for key in ["stack", "template_url", "image_id", "parameters", "tags"] {
+        assert_eq!(
+            plan[key], real[key],
+            "{key}: dry run {plan}\nreal run {real}"
+        );
+    }
+    assert!(plan["template_url"].is_string(), "{plan}");
     let run = p.manage(["staging", "decommission", "--dry-run"]).ok();
     assert!(
-        run.stderr.contains("would retain UploadsBucket"),
+        run.stdout
+            .contains("dry run: would delete stack argos-staging")
+            && run.stdout.contains("would retain UploadsBucket"),
         "{}",
-        run.stderr
+        run.stdout
     );
     assert_eq!(
         moto.stack_status("argos-staging").await.as_deref(),
@@ -436,9 +469,9 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         ])
         .ok();
     assert!(
-        plan.stderr.contains("SessionKey") && plan.stderr.contains("****"),
+        plan.stdout.contains("SessionKey") && plan.stdout.contains("****"),
         "{}",
-        plan.stderr
+        plan.stdout
     );
     let run = p
         .manage(["staging", "commission", "--no-deploy", "--no-bake", "-v"])

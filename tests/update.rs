@@ -304,6 +304,37 @@ async fn dry_run_shows_the_change_set_and_changes_nothing() {
     assert_eq!(event_count(&moto, "argos-staging").await, before);
     assert_eq!(change_sets(&moto, "argos-staging").await, 0);
     assert!(audit_groups(&moto).await.is_empty());
+
+    // The real run makes the changes the dry run listed, with the same parameters and image.
+    let real = p
+        .manage([
+            "staging",
+            "update",
+            "--yes",
+            "--no-deploy",
+            "--output",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(real["outcome"], "updated");
+    let rows = |j: &serde_json::Value| -> Vec<(String, String)> {
+        j["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["action"].as_str().unwrap().to_owned(),
+                    c["logical_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(rows(&real), rows(&json));
+    assert_eq!(real["parameters"], json["parameters"]);
+    assert_eq!(real["image"], json["image"]);
+    assert_eq!(audit_groups(&moto).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -73,7 +73,7 @@ pub async fn run(ctx: &Ctx, rebake: bool) -> Result<()> {
 }
 
 /// The newest image of the app (tags App and Group=image), if any.
-async fn newest_image(ctx: &Ctx, clients: &Clients) -> Result<Option<Image>> {
+pub async fn newest_image(ctx: &Ctx, clients: &Clients) -> Result<Option<Image>> {
     let images = ec2::own_images(
         &clients.ec2,
         &[("tag:App", ctx.env.app()), ("tag:Group", "image")],
@@ -100,35 +100,6 @@ pub async fn image_for(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<St
             .info(format!("using image {} ({})", image.name, image.image_id));
     }
     Ok(image.image_id)
-}
-
-/// The image `update` gives the env: the newest baked one, never baking (so a rebake reaches
-/// running envs through an update that shows the replacements), or base_ami when there is
-/// none or with `--no-bake`.
-pub async fn current_image(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<String> {
-    let newest = if no_bake {
-        None
-    } else {
-        newest_image(ctx, clients).await?
-    };
-    Ok(match newest {
-        Some(i) => {
-            ctx.ui.info(format!("using image {} ({})", i.name, i.id));
-            i.id
-        }
-        None => {
-            let why = if no_bake {
-                "--no-bake"
-            } else {
-                "no baked image"
-            };
-            ctx.ui.info(format!(
-                "using base_ami {} ({why})",
-                ctx.env.config.base_ami
-            ));
-            ctx.env.config.base_ami.clone()
-        }
-    })
 }
 
 /// The current image, baking one first when there is none or `rebake` is asked for.

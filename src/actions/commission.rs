@@ -7,7 +7,6 @@ use super::{bake, deploy, kv_lines, push, Ctx};
 use crate::aws::cloudformation::{Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::Result;
-use crate::formation::Formation;
 use crate::names;
 use crate::stack::create::{create_and_wait, NewStack};
 use crate::stack::{Intent, Settled};
@@ -18,15 +17,56 @@ use std::fmt;
 pub struct Commissioned {
     pub stack: String,
     pub status: String,
+    /// True for the plan of a dry run: `created` then says the real run would create it.
+    pub dry_run: bool,
     /// False when the stack was already there and nothing was created.
     pub created: bool,
     pub seconds: f64,
+    /// None in a dry run that would bake first: the template names the new image's id.
     pub template_url: Option<String>,
+    /// The env's image; None in a dry run that would bake one first.
+    pub image_id: Option<String>,
+    /// The parameters sent, as shown (secrets as ****).
+    pub parameters: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
     pub outputs: Vec<StackOutput>,
+}
+
+impl Commissioned {
+    fn existing(stack: &Stack, dry_run: bool) -> Self {
+        Self {
+            stack: stack.name.clone(),
+            status: stack.status.clone(),
+            dry_run,
+            created: false,
+            seconds: 0.0,
+            template_url: None,
+            image_id: None,
+            parameters: vec![],
+            tags: vec![],
+            outputs: stack.outputs.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Commissioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.dry_run && self.created {
+            match (&self.template_url, &self.image_id) {
+                (Some(url), Some(image)) => writeln!(
+                    f,
+                    "dry run: would create stack {} from {url}\nimage: {image}",
+                    self.stack
+                )?,
+                _ => writeln!(
+                    f,
+                    "dry run: would bake a new image first, then create stack {} with it",
+                    self.stack
+                )?,
+            }
+            writeln!(f, "parameters:\n{}", kv_lines(&self.parameters))?;
+            return write!(f, "tags:\n{}\nnothing was changed", kv_lines(&self.tags));
+        }
         if self.created {
             writeln!(f, "{} {} in {:.1}s", self.stack, self.status, self.seconds)?;
         } else {
@@ -64,14 +104,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     let name = ctx.env.stack_name();
     match settle(ctx, &clients, Intent::Commission, stack_args, &[]).await? {
         Settled::Present(ready) => {
-            ctx.ui.result(&Commissioned {
-                stack: name,
-                status: ready.status.clone(),
-                created: false,
-                seconds: 0.0,
-                template_url: None,
-                outputs: ready.outputs.clone(),
-            });
+            ctx.ui.result(&Commissioned::existing(&ready, ctx.dry_run));
             return finish(ctx, &clients, no_deploy, ready).await;
         }
         Settled::Previewed(_) => {
@@ -80,10 +113,20 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         }
         Settled::Absent => {}
     }
+    let would_bake = ctx.dry_run && !no_bake && bake::newest_image(ctx, &clients).await?.is_none();
     let image_id = bake::image_for(ctx, &clients, no_bake).await?;
     let formation = formation.with_image(&ctx.env, &image_id);
+    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     if ctx.dry_run {
-        show_plan(ctx, &clients, &formation).await?;
+        let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
+        ctx.ui.result(&Commissioned {
+            template_url: (!would_bake).then_some(pushed.url),
+            image_id: (!would_bake).then_some(image_id),
+            parameters: formation.shown_parameters(),
+            tags,
+            created: true,
+            ..Commissioned::existing(&planned(&name), true)
+        });
         if !no_deploy {
             ctx.ui.info("then deploy the playbooks to the new hosts");
         }
@@ -92,7 +135,6 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     ctx.ui.step("pushing the template");
     let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
     ctx.ui.info(&pushed);
-    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let new = NewStack {
         name: &name,
         formation: &formation,
@@ -101,12 +143,13 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     };
     let stack = create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
     ctx.ui.result(&Commissioned {
-        stack: name,
-        status: stack.status.clone(),
         created: true,
         seconds: started.elapsed().as_secs_f64(),
         template_url: Some(pushed.url),
-        outputs: stack.outputs.clone(),
+        image_id: Some(image_id),
+        parameters: formation.shown_parameters(),
+        tags,
+        ..Commissioned::existing(&stack, false)
     });
     finish(ctx, &clients, no_deploy, stack).await
 }
@@ -129,19 +172,15 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> 
     .await
 }
 
-async fn show_plan(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<()> {
-    let pushed = push::upload(ctx, clients, "template", &formation.merged).await?;
-    let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
-    ctx.ui.step(format!(
-        "dry run: would create stack {} from {}",
-        ctx.env.stack_name(),
-        pushed.url
-    ));
-    ctx.ui.info(format!(
-        "parameters:\n{}",
-        kv_lines(&formation.shown_parameters())
-    ));
-    ctx.ui.info(format!("tags:\n{}", kv_lines(&tags)));
-    ctx.ui.info("nothing was changed");
-    Ok(())
+/// The stack a dry run would create, for its plan.
+fn planned(name: &str) -> Stack {
+    Stack {
+        id: String::new(),
+        name: name.to_owned(),
+        status: "(not created: dry run)".to_owned(),
+        reason: None,
+        outputs: vec![],
+        created: None,
+        updated: None,
+    }
 }

@@ -14,6 +14,8 @@ use std::fmt;
 #[derive(Serialize)]
 pub struct Decommissioned {
     pub stack: String,
+    /// True for the plan of a dry run: `deleted` then says what the real run would delete.
+    pub dry_run: bool,
     /// False when there was no stack to delete.
     pub deleted: bool,
     pub seconds: f64,
@@ -38,6 +40,16 @@ impl fmt::Display for Decommissioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.deleted {
             write!(f, "{} does not exist; nothing to decommission", self.stack)?;
+        } else if self.dry_run {
+            write!(f, "dry run: would delete stack {}", self.stack)?;
+            for r in &self.retained {
+                let id = r.physical_id.as_deref().unwrap_or("-");
+                write!(
+                    f,
+                    "\n  would retain {} {} {id} ({})",
+                    r.logical_id, r.resource_type, r.policy
+                )?;
+            }
         } else {
             write!(f, "{} deleted in {:.1}s", self.stack, self.seconds)?;
             if self.retained.is_empty() {
@@ -90,6 +102,7 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
     let name = ctx.env.stack_name();
     let mut result = Decommissioned {
         stack: name.clone(),
+        dry_run: ctx.dry_run,
         deleted: false,
         seconds: 0.0,
         retained: vec![],
@@ -123,53 +136,51 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
                 physical_id: None,
                 policy: "--retain".to_owned(),
             }));
-        if ctx.dry_run {
-            show_plan(ctx, &existing.status, &result.retained, with_image);
-            remove_records(ctx, &clients, &existing).await?;
-            return Ok(());
-        }
-        confirm(ctx, &existing.status, force, with_image)?;
-        confirmed = true;
-        let started = std::time::Instant::now();
-        // Only for the report afterwards: a stack too broken to list its resources still goes.
-        let zones = created_zones(&clients, &name).await.unwrap_or_else(|e| {
-            ctx.ui
-                .warn(format!("could not list the stack's hosted zones: {e}"));
-            vec![]
-        });
-        remove_records(ctx, &clients, &existing).await?;
-        delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
         result.deleted = true;
-        result.seconds = started.elapsed().as_secs_f64();
-        result.zones_left = zones_left(ctx, &clients, &zones).await;
+        // A dry run of what would be refused is refused too.
+        protected_needs_force(ctx, force)?;
+        if ctx.dry_run {
+            ctx.ui.step(format!(
+                "dry run: would delete stack {name} ({})",
+                existing.status
+            ));
+            remove_records(ctx, &clients, &existing).await?;
+        } else {
+            confirm(ctx, &existing.status, force, with_image)?;
+            confirmed = true;
+            let started = std::time::Instant::now();
+            // Only for the report afterwards: a stack too broken to list its resources still goes.
+            let zones = created_zones(&clients, &name).await.unwrap_or_else(|e| {
+                ctx.ui
+                    .warn(format!("could not list the stack's hosted zones: {e}"));
+                vec![]
+            });
+            remove_records(ctx, &clients, &existing).await?;
+            delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
+            result.seconds = started.elapsed().as_secs_f64();
+            result.zones_left = zones_left(ctx, &clients, &zones).await;
+        }
     }
     if with_image {
-        result.images = Some(super::clean::clean(ctx, &clients, false, confirmed).await?);
+        // A dry run still has the stack: leave its hosts out, as the real run will not see them.
+        let retained: Vec<String> = result
+            .retained
+            .iter()
+            .map(|r| r.logical_id.clone())
+            .collect();
+        let departing = super::clean::Departing {
+            stack: &name,
+            retained: &retained,
+        };
+        let departing = (ctx.dry_run && result.deleted).then_some(&departing);
+        result.images =
+            Some(super::clean::clean(ctx, &clients, false, confirmed, departing).await?);
     }
     ctx.ui.result(&result);
     Ok(())
 }
 
-fn show_plan(ctx: &Ctx, status: &str, retained: &[Retained], with_image: bool) {
-    ctx.ui.step(format!(
-        "dry run: would delete stack {} ({status})",
-        ctx.env.stack_name()
-    ));
-    for r in retained {
-        ctx.ui.info(format!(
-            "would retain {} ({}, {})",
-            r.logical_id, r.resource_type, r.policy
-        ));
-    }
-    if with_image {
-        ctx.ui
-            .info("would then delete the app's images and their snapshots (clean)");
-    }
-    ctx.ui.info("nothing was changed");
-}
-
-/// Protected envs need --force; every env needs the name typed, or --yes.
-fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()> {
+fn protected_needs_force(ctx: &Ctx, force: bool) -> Result<()> {
     if ctx.env.protected && !force {
         return Err(Error::Refused(format!(
             "env {} is protected in {}: add --force to decommission it",
@@ -177,6 +188,12 @@ fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()>
             ctx.env.config.path.display()
         )));
     }
+    Ok(())
+}
+
+/// Protected envs need --force (checked before); every env needs the name typed, or --yes.
+fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()> {
+    protected_needs_force(ctx, force)?;
     if ctx.yes {
         return Ok(());
     }

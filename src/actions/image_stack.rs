@@ -96,12 +96,16 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<cfn::Stack> 
 
 /// Delete the image stack (if there is one) and wait until it is gone.
 pub async fn delete_image_stack(ctx: &Ctx, clients: &Clients) -> Result<bool> {
-    let name = names::image_name(ctx.env.app());
-    let Some(s) = cfn::describe(&clients.cfn, &name).await? else {
+    delete_named(ctx, clients, &names::image_name(ctx.env.app())).await
+}
+
+/// Delete this stack (if it exists) and wait until it is gone.
+pub async fn delete_named(ctx: &Ctx, clients: &Clients, name: &str) -> Result<bool> {
+    let Some(s) = cfn::describe(&clients.cfn, name).await? else {
         return Ok(false);
     };
     ctx.ui.step(format!("deleting stack {name}"));
-    let progress = ctx.ui.stack_progress(&name, |_| None);
+    let progress = ctx.ui.stack_progress(name, |_| None);
     stack::settle::delete(&clients.cfn, &s, &[], ctx.stack_pacing(), &progress).await?;
     progress.finish();
     Ok(true)

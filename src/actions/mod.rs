@@ -6,6 +6,7 @@ pub mod commission;
 pub mod decommission;
 pub mod deploy;
 pub mod dns;
+pub mod env_image;
 pub mod events;
 pub mod exec;
 pub mod hostops;
@@ -35,6 +36,8 @@ pub struct Ctx {
     pub ui: Ui,
     pub dry_run: bool,
     pub yes: bool,
+    /// `--allow-public-bucket`: use a template bucket without its public access blocked.
+    pub allow_public_bucket: bool,
     pub target: Target,
     /// Name the account and region before the first AWS call (mutating actions).
     pub announce: bool,

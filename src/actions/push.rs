@@ -15,14 +15,16 @@ pub struct Pushed {
     pub url: String,
     pub s3_uri: String,
     pub uploaded: bool,
+    /// The object at the template's key did not match its SHA-256 and was uploaded again.
+    pub replaced: bool,
 }
 
 impl fmt::Display for Pushed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let note = if self.uploaded {
-            "uploaded"
-        } else {
-            "unchanged, not uploaded again"
+        let note = match (self.uploaded, self.replaced) {
+            (true, true) => "replaced: the object there did not match its SHA-256",
+            (true, false) => "uploaded",
+            _ => "unchanged (SHA-256 verified), not uploaded again",
         };
         write!(f, "{}: {} ({note})", self.name, self.url)
     }
@@ -104,8 +106,15 @@ pub async fn store(
         url: names::template_url(bucket, &clients.region, &key),
         s3_uri: format!("s3://{bucket}/{key}"),
         uploaded: false,
+        replaced: false,
     };
     let exists = s3::bucket_exists(&clients.s3, bucket, &clients.region).await?;
+    if exists && !ctx.allow_public_bucket && !s3::public_access_blocked(&clients.s3, bucket).await?
+    {
+        return Err(Error::Refused(format!(
+            "bucket {bucket} does not block public access: block it (S3 console, or aws s3api put-public-access-block), or pass --allow-public-bucket"
+        )));
+    }
     if dry_run {
         if !exists {
             ctx.ui.info(format!("would create private bucket {bucket}"));
@@ -118,7 +127,16 @@ pub async fn store(
             .step(format!("creating private, encrypted bucket {bucket}"));
         s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
     }
-    if !s3::object_exists(&clients.s3, bucket, &key).await? {
+    // Content-addressed, but the object may have been overwritten: verify before reusing it.
+    let found = s3::object_sha256(&clients.s3, bucket, &key).await?;
+    if found.as_deref() != Some(merged.sha256().as_str()) {
+        if found.is_some() {
+            ctx.ui.warn(format!(
+                "{} did not match its SHA-256 (it was changed after manage uploaded it): uploading it again",
+                pushed.s3_uri
+            ));
+            pushed.replaced = true;
+        }
         s3::put_json(&clients.s3, bucket, &key, merged.to_json()).await?;
         pushed.uploaded = true;
     }

@@ -20,7 +20,8 @@ pub struct Reach {
     known: KnownHosts,
 }
 
-/// Checks that need no AWS call: ssh is installed, the SSH key file exists, and Session
+/// Checks that need no AWS call: ssh is installed, the SSH key file exists and is private
+/// (ssh itself refuses a key that group or others may read), and Session
 /// Manager's programs are there when the transport is ssm.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
     crate::process::find(
@@ -38,11 +39,22 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
             &format!("{why}: install the Session Manager plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html)"),
         )?;
     }
+    use std::os::unix::fs::PermissionsExt;
     if let Some(key) = &ctx.env.config.ssh_key_file {
+        let config = ctx.env.config.path.display();
         if !key.is_file() {
             return Err(Error::input(format!(
-                "{}: key \"ssh_key_file\": {} not found",
-                ctx.env.config.path.display(),
+                "{config}: key \"ssh_key_file\": {} not found",
+                key.display()
+            )));
+        }
+        let mode = std::fs::metadata(key)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(Error::input(format!(
+                "{config}: key \"ssh_key_file\": {} has mode {mode:04o}, readable by group or others: run chmod 600 {}",
+                key.display(),
                 key.display()
             )));
         }

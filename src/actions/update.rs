@@ -5,7 +5,7 @@
 //! deleted, so nothing is left behind.
 
 use super::settle::{settle, StackFlags};
-use super::{bake, commission::write_outputs, deploy, push, Ctx};
+use super::{commission::write_outputs, deploy, push, Ctx};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -43,6 +43,8 @@ pub struct Updated {
     pub needs_allow_replace: Vec<Risk>,
     pub seconds: f64,
     pub outputs: Vec<StackOutput>,
+    /// The image the env gets and why (kept, a newer bake, --image, --no-bake).
+    pub image: Option<crate::image::Choice>,
 }
 
 impl Updated {
@@ -58,6 +60,7 @@ impl Updated {
             needs_allow_replace: vec![],
             seconds: 0.0,
             outputs: stack.outputs.clone(),
+            image: None,
         }
     }
 }
@@ -77,6 +80,9 @@ impl fmt::Display for Updated {
                 self.status
             ),
             Outcome::DryRun => {
+                if let Some(i) = &self.image {
+                    writeln!(f, "image: {} ({})", i.image_id, i.why)?;
+                }
                 writeln!(
                     f,
                     "{}",
@@ -115,15 +121,18 @@ pub struct UpdateFlags {
     pub no_deploy: bool,
     /// Allow replacing or removing what holds data (still confirmed).
     pub allow_replace: bool,
-    /// Use config.json's base_ami instead of the newest baked image.
+    /// Use config.json's base_ami instead of the image the stack runs.
     pub no_bake: bool,
+    /// `--image`: move the env to this image.
+    pub image: Option<String>,
     pub stack: StackFlags,
 }
 
 pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     // Checked with the base AMI standing in for the image: the image id changes no check.
     let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
-    if !args.no_deploy {
+    // A dry run deploys nothing, so it needs neither Ansible nor the SSH key.
+    if !args.no_deploy && !ctx.dry_run {
         deploy::preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
@@ -140,11 +149,18 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
             )))
         }
     };
-    let image = bake::current_image(ctx, &clients, args.no_bake).await?;
-    let formation = formation.with_image(&ctx.env, &image);
+    let image = super::env_image::for_update(
+        ctx,
+        &clients,
+        &stack.id,
+        args.no_bake,
+        args.image.as_deref(),
+    )
+    .await?;
+    let formation = formation.with_image(&ctx.env, &image.image_id);
     let parameters = formation.resolved_parameters()?;
     let template_url = store_template(ctx, &clients, &formation).await?;
-    let shown = formation.shown_parameters();
+    let secret = formation.secret_names(&ctx.env);
     let proposed = serde_json::Value::Object(formation.merged.body.clone());
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let defined_in = |id: &str| formation.defined_in(id);
@@ -153,7 +169,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         template_url: &template_url,
         template: &proposed,
         parameters: &parameters,
-        shown: &shown,
+        secret: &secret,
         tags: &tags,
         capabilities: formation.capabilities(),
         defined_in: &defined_in,
@@ -165,9 +181,10 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         protected: ctx.env.protected,
         pacing: ctx.stack_pacing(),
     };
-    let updated = apply(ctx, &clients.cfn, &proposal, &options)
+    let mut updated = apply(ctx, &clients.cfn, &proposal, &options)
         .await
         .map_err(|e| with_json_failure(ctx, e))?;
+    updated.image = Some(image);
     ctx.ui.result(&updated);
     if updated.outcome == Outcome::DryRun {
         return Ok(());
@@ -219,8 +236,8 @@ pub struct Proposal<'a> {
     pub template: &'a serde_json::Value,
     /// Values to send; may hold secrets, never printed.
     pub parameters: &'a [(String, String)],
-    /// The same values as shown to a person (secrets as ****).
-    pub shown: &'a [(String, String)],
+    /// Parameters whose values are never shown (config secrets, NoEcho).
+    pub secret: &'a std::collections::BTreeSet<String>,
     pub tags: &'a [(String, String)],
     pub capabilities: Vec<Capability>,
     /// "fragment:line" of a logical id.
@@ -316,13 +333,47 @@ async fn create_change_set(
 async fn describe_update(client: &Client, p: &Proposal<'_>, set: &ChangeSet) -> Result<Updated> {
     let current = cfn::stack_parameters(client, &p.stack.id).await?;
     let mut updated = Updated::unchanged(p.stack, Some(&set.name));
-    updated.parameters = changeset::parameter_changes(&current, p.shown);
+    updated.parameters = changeset::parameter_changes(&current, p.parameters, p.secret);
+    if updated
+        .parameters
+        .iter()
+        .any(|c| !c.secret && c.old.is_some())
+    {
+        // An old value is about to be shown: hide it too if it was NoEcho before.
+        let mut secret = p.secret.clone();
+        secret.extend(no_echo_before(client, &p.stack.id, &current).await?);
+        updated.parameters = changeset::parameter_changes(&current, p.parameters, &secret);
+    }
     updated.changes = set
         .changes
         .iter()
         .map(|c| Change::new(c.clone(), (p.defined_in)(&c.logical_id)))
         .collect();
     Ok(updated)
+}
+
+/// The parameters NoEcho in the template the stack runs now. A template that is not JSON
+/// (made outside manage) cannot be read: then every current parameter counts as one.
+async fn no_echo_before(
+    client: &Client,
+    stack_id: &str,
+    current: &[(String, String)],
+) -> Result<Vec<String>> {
+    let deployed = match cfn::deployed_template(client, stack_id).await {
+        Ok(t) => t,
+        Err(Error::Local(_)) => return Ok(current.iter().map(|(k, _)| k.clone()).collect()),
+        Err(e) => return Err(e),
+    };
+    let declared = deployed.get("Parameters").and_then(|p| p.as_object());
+    Ok(declared
+        .into_iter()
+        .flatten()
+        .filter(|(_, d)| {
+            matches!(d.get("NoEcho"), Some(serde_json::Value::Bool(true)))
+                || d.get("NoEcho").and_then(|v| v.as_str()) == Some("true")
+        })
+        .map(|(k, _)| k.clone())
+        .collect())
 }
 
 /// The changes that need --allow-replace; the running template is read only when something

@@ -501,3 +501,52 @@ fn sdk_tags(tags: &[(String, String)]) -> Vec<Tag> {
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
+
+/// A live stack (not DELETE_COMPLETE) with its tags and parameter values, as listed.
+/// Parameter values may be secrets (NoEcho ones come back as ****): never printed.
+#[derive(Debug, Clone)]
+pub struct ListedStack {
+    pub name: String,
+    pub status: String,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Every live stack carrying all of these tags, following every page.
+pub async fn tagged_stacks(cfn: &Client, tags: &[(&str, &str)]) -> Result<Vec<ListedStack>> {
+    let mut pages = cfn.describe_stacks().into_paginator().send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("listing stacks"))?;
+        for s in page.stacks() {
+            let status = s.stack_status().map(StackStatus::as_str).unwrap_or("");
+            let stack_tags: std::collections::BTreeMap<String, String> = s
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect();
+            let matches = tags
+                .iter()
+                .all(|(k, v)| stack_tags.get(*k).map(String::as_str) == Some(*v));
+            if status == "DELETE_COMPLETE" || !matches {
+                continue;
+            }
+            found.push(ListedStack {
+                name: s.stack_name().unwrap_or_default().to_owned(),
+                status: status.to_owned(),
+                tags: stack_tags,
+                parameters: s
+                    .parameters()
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.parameter_key().unwrap_or_default().to_owned(),
+                            p.parameter_value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(found)
+}

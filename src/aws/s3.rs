@@ -95,14 +95,6 @@ pub async fn create_private_bucket(s3: &Client, bucket: &str, region: &str) -> R
     Ok(())
 }
 
-pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<bool> {
-    match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
-        Err(e) => Err(aws(format!("checking s3://{bucket}/{key}"))(e)),
-    }
-}
-
 pub async fn put_json(s3: &Client, bucket: &str, key: &str, body: String) -> Result<()> {
     s3.put_object()
         .bucket(bucket)
@@ -114,4 +106,37 @@ pub async fn put_json(s3: &Client, bucket: &str, key: &str, body: String) -> Res
         .await
         .map_err(aws(format!("uploading s3://{bucket}/{key}")))?;
     Ok(())
+}
+
+/// The SHA-256 (hex) of the object's body, or None when there is no such object. Read in full:
+/// templates are small, and this works on every S3-compatible endpoint.
+pub async fn object_sha256(s3: &Client, bucket: &str, key: &str) -> Result<Option<String>> {
+    use sha2::{Digest, Sha256};
+    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(aws(format!("reading s3://{bucket}/{key}"))(e)),
+    };
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::Local(format!("reading s3://{bucket}/{key}: {e}")))?;
+    Ok(Some(hex::encode(Sha256::digest(body.into_bytes()))))
+}
+
+/// Does the bucket block every kind of public access (all four settings on)?
+pub async fn public_access_blocked(s3: &Client, bucket: &str) -> Result<bool> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        })),
+        Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(false),
+        Err(e) => Err(aws(format!(
+            "reading the public access block of bucket {bucket}"
+        ))(e)),
+    }
 }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamSource {
     Plain(String),
+    /// A JSON list in the config, sent joined with commas (for List<…> and
+    /// CommaDelimitedList parameters).
+    List(Vec<String>),
     Env(String),
     File(PathBuf),
 }
@@ -27,7 +30,7 @@ impl ParamSource {
                     _ => None,
                 })
                 .collect::<Option<Vec<_>>>()
-                .map(|parts| Self::Plain(parts.join(",")))
+                .map(Self::List)
                 .ok_or_else(|| {
                     format!("key \"{key}\": a list value may hold only strings and numbers")
                 }),
@@ -49,7 +52,7 @@ impl ParamSource {
     }
 
     pub fn is_secret(&self) -> bool {
-        !matches!(self, Self::Plain(_))
+        !matches!(self, Self::Plain(_) | Self::List(_))
     }
 
     /// Check a secret source is usable without reading it into output: the variable is set,
@@ -62,6 +65,7 @@ impl ParamSource {
     pub fn resolve(&self, name: &str) -> Result<String, String> {
         match self {
             Self::Plain(v) => Ok(v.clone()),
+            Self::List(items) => Ok(items.join(",")),
             Self::Env(var) => std::env::var(var).map_err(|_| {
                 format!("parameter \"{name}\": environment variable {var} is not set (export it, or change the config)")
             }),
@@ -104,11 +108,40 @@ impl VarSource {
     }
 }
 
+impl ParamSource {
+    /// Whether the value fits the parameter's declared CloudFormation type: a list only for a
+    /// list type, a number for Number. `name` is for the message.
+    pub fn fits(&self, name: &str, declared: &str) -> Result<(), String> {
+        let is_list_type = declared.starts_with("List<")
+            || declared == "CommaDelimitedList"
+            || declared.contains("::List<");
+        match self {
+            Self::List(_) if !is_list_type => Err(format!(
+                "parameter \"{name}\" is of type {declared}, but its value in the config is a list: give one value"
+            )),
+            Self::Plain(v) if declared == "Number" && v.trim().parse::<f64>().is_err() => Err(format!(
+                "parameter \"{name}\" is of type Number, but its value \"{v}\" is not a number"
+            )),
+            Self::List(items) if declared == "List<Number>" => match items
+                .iter()
+                .find(|v| v.trim().parse::<f64>().is_err())
+            {
+                Some(v) => Err(format!(
+                    "parameter \"{name}\" is of type List<Number>, but \"{v}\" is not a number"
+                )),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for ParamSource {
     /// How a value is shown: secrets never.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Plain(v) => f.write_str(v),
+            Self::List(items) => f.write_str(&items.join(",")),
             Self::Env(_) | Self::File(_) => f.write_str("****"),
         }
     }
@@ -152,7 +185,10 @@ mod tests {
             (json!("t3.micro"), ParamSource::Plain("t3.micro".into())),
             (json!(3), ParamSource::Plain("3".into())),
             (json!(true), ParamSource::Plain("true".into())),
-            (json!(["a", 1]), ParamSource::Plain("a,1".into())),
+            (
+                json!(["a", 1]),
+                ParamSource::List(vec!["a".into(), "1".into()]),
+            ),
             (json!({"env": "DB_PW"}), ParamSource::Env("DB_PW".into())),
             (
                 json!({"file": "s/pw"}),
@@ -180,6 +216,29 @@ mod tests {
             let err = ParamSource::parse("parameters.X", &value, dir).unwrap_err();
             assert!(err.contains("\"parameters.X\""), "{err}");
         }
+    }
+
+    #[test]
+    fn values_must_fit_the_declared_type() {
+        let list = ParamSource::List(vec!["a".into(), "b".into()]);
+        let err = list.fits("Subnet", "String").unwrap_err();
+        assert!(
+            err.contains("\"Subnet\"") && err.contains("a list"),
+            "{err}"
+        );
+        assert!(list.fits("Subnets", "List<AWS::EC2::Subnet::Id>").is_ok());
+        assert!(list.fits("Names", "CommaDelimitedList").is_ok());
+        let word = ParamSource::Plain("many".into());
+        assert!(word
+            .fits("Count", "Number")
+            .unwrap_err()
+            .contains("not a number"));
+        assert!(ParamSource::Plain("3".into())
+            .fits("Count", "Number")
+            .is_ok());
+        assert!(word.fits("Label", "String").is_ok());
+        // A secret is checked when it is read, never here.
+        assert!(ParamSource::Env("X".into()).fits("Pw", "Number").is_ok());
     }
 
     #[test]

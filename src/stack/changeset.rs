@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use tokio::time::Instant;
 
 /// Resource types that hold data: replacing or removing one loses it.
@@ -156,41 +157,54 @@ pub fn risks(
         .collect()
 }
 
-/// A parameter whose value changes. Secret and NoEcho values are never compared or shown.
+/// A parameter whose value changes. A secret's value is never shown, old or new.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ParamChange {
     pub name: String,
-    /// None for a parameter the stack did not have.
+    /// None for a parameter the stack did not have; **** for a secret.
     pub old: Option<String>,
-    /// None for a parameter no fragment declares any more.
+    /// None for a parameter no fragment declares any more; **** for a secret.
     pub new: Option<String>,
+    /// A secret (from the config's env/file forms, or NoEcho now or before): values masked.
+    pub secret: bool,
 }
 
-/// `shown` is the new values as shown to a person (secrets as ****); `current` is what the
-/// stack reports (NoEcho values as ****).
+const MASK: &str = "****";
+
+/// `proposed` is the values to send (secrets in clear: only compared, never copied into the
+/// result); `current` is what the stack reports (NoEcho values come back as ****); `secret`
+/// names the parameters whose values must never be shown. A NoEcho value cannot be read
+/// back, so whether it changes is unknown and it is not listed.
 pub fn parameter_changes(
     current: &[(String, String)],
-    shown: &[(String, String)],
+    proposed: &[(String, String)],
+    secret: &BTreeSet<String>,
 ) -> Vec<ParamChange> {
-    let masked = |v: &str| v == "****";
+    let hidden =
+        |name: &str, old: Option<&String>| secret.contains(name) || old.is_some_and(|o| o == MASK);
     let mut out = Vec::new();
-    for (name, new) in shown {
+    for (name, new) in proposed {
         let old = current.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-        if masked(new) || old.is_some_and(|o| masked(o)) || old == Some(new) {
+        if old == Some(new) || old.is_some_and(|o| o == MASK) {
             continue;
         }
+        let secret = hidden(name, old);
+        let shown = |v: &String| if secret { MASK.to_owned() } else { v.clone() };
         out.push(ParamChange {
             name: name.clone(),
-            old: old.cloned(),
-            new: Some(new.clone()),
+            old: old.map(shown),
+            new: Some(shown(new)),
+            secret,
         });
     }
     for (name, old) in current {
-        if !shown.iter().any(|(k, _)| k == name) {
+        if !proposed.iter().any(|(k, _)| k == name) {
+            let secret = hidden(name, Some(old));
             out.push(ParamChange {
                 name: name.clone(),
-                old: (!masked(old)).then(|| old.clone()),
+                old: Some(if secret { MASK.to_owned() } else { old.clone() }),
                 new: None,
+                secret,
             });
         }
     }
@@ -322,29 +336,48 @@ mod tests {
 
     #[test]
     fn parameter_changes_never_show_secrets() {
-        let current = [
-            ("VpcCidr".to_owned(), "10.20.0.0/16".to_owned()),
-            ("Label".to_owned(), "first".to_owned()),
-            ("Token".to_owned(), "****".to_owned()),
-            ("Gone".to_owned(), "x".to_owned()),
-        ];
-        let shown = [
-            ("VpcCidr".to_owned(), "10.20.0.0/16".to_owned()),
-            ("Label".to_owned(), "second".to_owned()),
-            ("Token".to_owned(), "****".to_owned()),
-            ("Fresh".to_owned(), "y".to_owned()),
-        ];
-        let p = |n: &str, o: Option<&str>, w: Option<&str>| ParamChange {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let current = pairs(&[
+            ("VpcCidr", "10.20.0.0/16"),
+            ("Label", "first"),
+            ("Token", "****"),
+            ("Gone", "x"),
+            ("DbPassword", "S3cr3tEnvValue7Qx9"),
+            ("ApiKey", "old-key-value"),
+            ("Same", "same-secret"),
+        ]);
+        let proposed = pairs(&[
+            ("VpcCidr", "10.20.0.0/16"),
+            ("Label", "second"),
+            ("Token", "whatever"),
+            ("Fresh", "y"),
+            ("ApiKey", "new-key-value"),
+            ("Same", "same-secret"),
+            ("NewSecret", "brand-new"),
+        ]);
+        let secret: BTreeSet<String> = ["DbPassword", "ApiKey", "Same", "NewSecret"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let p = |n: &str, o: Option<&str>, w: Option<&str>, secret: bool| ParamChange {
             name: n.into(),
             old: o.map(Into::into),
             new: w.map(Into::into),
+            secret,
         };
         assert_eq!(
-            parameter_changes(&current, &shown),
+            parameter_changes(&current, &proposed, &secret),
             [
-                p("Label", Some("first"), Some("second")),
-                p("Fresh", None, Some("y")),
-                p("Gone", Some("x"), None),
+                p("Label", Some("first"), Some("second"), false),
+                p("Fresh", None, Some("y"), false),
+                p("ApiKey", Some("****"), Some("****"), true),
+                p("NewSecret", None, Some("****"), true),
+                p("Gone", Some("x"), None, false),
+                p("DbPassword", Some("****"), None, true),
             ]
         );
     }

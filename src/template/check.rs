@@ -70,6 +70,7 @@ impl Default for Limits {
 /// `provided` names the parameters that manage or the config give a value.
 pub fn check(merged: &Merged, provided: &BTreeSet<String>, limits: &Limits) -> Vec<Problem> {
     let mut problems = missing_types(merged);
+    problems.extend(super::strict::unknown_types(merged));
     problems.extend(refs::dangling(merged).into_iter().map(Problem::error));
     problems.extend(quotas(merged, limits));
     problems.extend(missing_values(merged, provided));

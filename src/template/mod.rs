@@ -10,6 +10,7 @@ mod merged;
 mod parse;
 mod refs;
 pub mod sections;
+pub mod strict;
 pub mod tags;
 
 pub use check::{check, Limits, Problem, Severity};

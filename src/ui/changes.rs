@@ -8,9 +8,13 @@ pub fn render(parameters: &[ParamChange], changes: &[Change]) -> String {
     let mut out = String::new();
     if !parameters.is_empty() {
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".to_owned());
-        let rows = parameters
-            .iter()
-            .map(|p| vec![p.name.clone(), dash(&p.old), dash(&p.new)]);
+        let rows = parameters.iter().map(|p| {
+            let new = match (p.secret, &p.old, &p.new) {
+                (true, Some(_), Some(_)) => "changed (secret)".to_owned(),
+                _ => dash(&p.new),
+            };
+            vec![p.name.clone(), dash(&p.old), new]
+        });
         out.push_str(&table(&["parameter", "now", "new"], rows));
         out.push_str("\n\n");
     }
@@ -78,6 +82,7 @@ mod tests {
                 name: "DbClass".into(),
                 old: Some("db.t3.micro".into()),
                 new: Some("db.m6i.large".into()),
+                secret: false,
             }],
             &[
                 change("Modify", "Db", Some("True"), &["DBInstanceClass", "Tags"]),

@@ -169,7 +169,7 @@ async fn run_apply(
         template_url: "https://b.s3.amazonaws.com/argos/staging/x.json",
         template: &template,
         parameters: &parameters,
-        shown: &parameters,
+        secret: &Default::default(),
         tags: &tags,
         capabilities: vec![],
         defined_in: &defined_in,

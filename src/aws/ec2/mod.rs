@@ -79,6 +79,37 @@ pub async fn instances_by_id(ec2: &Client, ids: &[String]) -> Result<Vec<Instanc
     }
 }
 
+/// Every instance, of any owner and app, that runs one of `image_ids` and is not terminated.
+pub async fn instances_of_images(ec2: &Client, image_ids: &[String]) -> Result<Vec<Instance>> {
+    if image_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let states = ["pending", "running", "shutting-down", "stopping", "stopped"];
+    let req = ec2
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("image-id")
+                .set_values(Some(image_ids.to_vec()))
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
+                .build(),
+        );
+    let mut pages = req.into_paginator().send();
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("listing the instances that run the app's images"))?;
+        for reservation in page.reservations() {
+            all.extend(reservation.instances().iter().map(to_instance));
+        }
+    }
+    Ok(all)
+}
+
 pub(crate) fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
     Instance {
@@ -133,6 +164,24 @@ pub async fn image(ec2: &Client, id: &str) -> Result<Option<Image>> {
         Err(e)
             if e.as_service_error().and_then(|s| s.meta().code())
                 == Some("InvalidAMIID.NotFound") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws(format!("describing image {id}"))(e)),
+    }
+}
+
+/// The image with this id, whoever owns it (a base AMI is not ours), or None when it is gone.
+/// Asks for the one id only, so the public catalogue is never listed.
+pub async fn image_by_id(ec2: &Client, id: &str) -> Result<Option<Image>> {
+    let out = ec2.describe_images().image_ids(id).send().await;
+    match out {
+        Ok(out) => Ok(out.images().first().map(to_image)),
+        Err(e)
+            if matches!(
+                e.as_service_error().and_then(|s| s.meta().code()),
+                Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")
+            ) =>
         {
             Ok(None)
         }
