@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(chose(&new, &both).why, "kept: the image the stack runs");
         // A base AMI (commission --no-bake) is kept; so is an image with nothing newer.
         assert_eq!(chose(&base, &both).image_id, base.id);
-        assert_eq!(chose(&old, &[old.clone()]).image_id, old.id);
+        assert_eq!(chose(&old, std::slice::from_ref(&old)).image_id, old.id);
         let gone = choose("ami-gone", None, &both).unwrap_err();
         assert!(gone.contains("ami-gone") && gone.contains("gone"), "{gone}");
         let pending = img("argos-image-3", "deregistered", None);

@@ -165,7 +165,7 @@ async fn clean_keeps_images_in_use_and_other_apps_images_and_its_dry_run_is_the_
         .ok()
         .json();
     assert_eq!(plan["dry_run"], true);
-    assert_eq!(planned(&plan), [old.clone()]);
+    assert_eq!(planned(&plan), [old.as_str()]);
     assert_eq!(plan["instances"], serde_json::json!([leftover]));
     assert_eq!(
         image_ids(&moto).await.len(),
@@ -200,7 +200,7 @@ async fn clean_keeps_images_in_use_and_other_apps_images_and_its_dry_run_is_the_
         .ok()
         .json();
     assert_eq!(dry["dry_run"], true);
-    assert_eq!(planned(&dry["images"]), [newest.clone()]);
+    assert_eq!(planned(&dry["images"]), [newest.as_str()]);
     assert_eq!(
         moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
@@ -217,7 +217,7 @@ async fn clean_keeps_images_in_use_and_other_apps_images_and_its_dry_run_is_the_
         .ok()
         .json();
     assert_eq!(planned(&real["images"]), planned(&dry["images"]));
-    assert_eq!(image_ids(&moto).await, [other.clone()]);
+    assert_eq!(image_ids(&moto).await, [other.as_str()]);
     assert!(moto.stack_status("argos-staging").await.is_none());
     assert_eq!(
         p.manage(["staging", "clean", "--yes"]).ok().stdout.trim(),
