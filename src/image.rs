@@ -218,6 +218,8 @@ mod tests {
             public_dns: None,
             launch_time: None,
             image_id: Some(image.into()),
+            instance_type: None,
+            availability_zone: None,
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
