@@ -13,8 +13,10 @@ demo: tools system-deps build
 
 test: tools system-deps
 	cargo build --locked --workspace --bins
+	rm -rf target/figures
 	cargo test --locked --workspace
 	scripts/check-clean.sh
+	@echo "== reliability figures =="; cat target/figures/*.txt
 
 lint:
 	cargo fmt --all --check

@@ -122,6 +122,15 @@ pub enum Action {
     Terminate(TerminateArgs),
     /// Put hosts back on the stack's image in place (ReplaceRootVolume), then deploy them
     Revert(RevertArgs),
+    /// Remove the env's lock (or the app's image lock) left by a run that is gone
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The app's image lock (held by bake and clean) instead of the env's
+    #[arg(long)]
+    pub app: bool,
 }
 
 /// The hosts a host action works on, and how many at a time.

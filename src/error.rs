@@ -156,17 +156,21 @@ where
             .or_else(|| err.meta().extra("request_id"))
             .map(str::to_owned);
         let message = match (&err, err.message()) {
-            (_, Some(m)) => m.to_owned(),
-            (SdkError::DispatchFailure(_), None) => {
-                "could not reach AWS: check the network, --endpoint-url or AWS_ENDPOINT_URL"
-                    .to_owned()
-            }
-            (SdkError::TimeoutError(_), None) => "the request timed out".to_owned(),
+            (SdkError::DispatchFailure(_), None) => unreachable_message(&chain),
+            (SdkError::TimeoutError(_), None) => format!(
+                "no answer from {} in time, after every retry: check the network",
+                endpoint()
+            ),
             (SdkError::ConstructionFailure(_), None) => construction_message(&chain),
+            (_, Some(m)) => m.to_owned(),
             (_, None) => match err.raw_response() {
                 Some(r) => format!("HTTP {} with no readable error", r.status().as_u16()),
                 None => "no readable response".to_owned(),
             },
+        };
+        let message = match code.as_deref().and_then(refusal_hint) {
+            Some(hint) => format!("{message}; {hint}"),
+            None => message,
         };
         Error::Aws(Box::new(AwsError {
             context,
@@ -176,6 +180,42 @@ where
             chain,
         }))
     }
+}
+
+/// What AWS refused, by its error code: the one thing to do about it.
+fn refusal_hint(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
+        | "Forbidden" => "these credentials lack the permission: use another profile or ask for it (README, IAM policy)",
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => {
+            "the AWS session has expired: renew it (`aws sso login`, or fresh keys) and run again"
+        }
+        "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch" | "AuthFailure" | "InvalidToken" => {
+            "AWS does not accept these credentials: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the profile"
+        }
+        "OptInRequired" => "the account is not subscribed to this service in this region",
+        _ => return None,
+    })
+}
+
+fn endpoint() -> &'static str {
+    crate::aws::setup::endpoint_description().unwrap_or("AWS")
+}
+
+/// A request that never got an answer: name the endpoint and the likely cause.
+fn unreachable_message(chain: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    let why = if lower.contains("dns error") || lower.contains("failed to lookup") {
+        "its host name does not resolve (check the region and --endpoint-url)"
+    } else if lower.contains("connection refused") {
+        "the connection was refused (is the endpoint running?)"
+    } else if lower.contains("timeout") || lower.contains("timed out") {
+        "it did not answer in time"
+    } else {
+        "the connection failed"
+    };
+    format!("could not reach {}: {why}, after every retry", endpoint())
 }
 
 /// A request that could not even be built: almost always missing credentials.

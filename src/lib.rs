@@ -11,7 +11,9 @@ pub mod error;
 pub mod formation;
 pub mod hosts;
 pub mod image;
+pub mod interrupt;
 pub mod known_hosts;
+pub mod lock;
 pub mod names;
 pub mod process;
 pub mod since;
@@ -25,6 +27,7 @@ use clap::{CommandFactory, Parser};
 use cli::{Action, Cli, ConfigCommand};
 use config::{Config, EnvConfig};
 use error::{Error, Result};
+use lock::Scope;
 use ui::Ui;
 
 /// `manage --version`: the crate version and the git commit it was built from.
@@ -34,6 +37,68 @@ pub const VERSION: &str = concat!(
     env!("MANAGE_GIT_COMMIT"),
     ")"
 );
+
+/// The locks each action takes for its whole run: every action that changes an env takes the
+/// env lock; bake and clean (and decommission --with-image) the app's image lock; read-only
+/// actions none. Exhaustive on purpose: a new action must say what it needs here.
+pub fn lock_for(action: &Action) -> &'static [Scope] {
+    match action {
+        Action::Commission(_)
+        | Action::Update(_)
+        | Action::Deploy(_)
+        | Action::Dns
+        | Action::Start(_)
+        | Action::Stop(_)
+        | Action::Reboot(_)
+        | Action::Terminate(_)
+        | Action::Revert(_) => &[Scope::Env],
+        Action::Decommission(a) if a.with_image => &[Scope::Env, Scope::App],
+        Action::Decommission(_) => &[Scope::Env],
+        Action::Bake(_) | Action::Clean(_) => &[Scope::App],
+        Action::Validate
+        | Action::Template
+        | Action::Config { .. }
+        | Action::Inventory(_)
+        | Action::Exec(_)
+        | Action::Ssh(_)
+        | Action::Status(_)
+        | Action::Events(_)
+        | Action::Unlock(_)
+        | Action::Init(_)
+        | Action::Completions { .. }
+        | Action::Man => &[],
+    }
+}
+
+/// The action's name, as typed and as recorded in a lock.
+pub fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Validate => "validate",
+        Action::Template => "template",
+        Action::Config { .. } => "config push",
+        Action::Commission(_) => "commission",
+        Action::Update(_) => "update",
+        Action::Bake(_) => "bake",
+        Action::Clean(_) => "clean",
+        Action::Deploy(_) => "deploy",
+        Action::Inventory(_) => "inventory",
+        Action::Exec(_) => "exec",
+        Action::Ssh(_) => "ssh",
+        Action::Status(_) => "status",
+        Action::Events(_) => "events",
+        Action::Decommission(_) => "decommission",
+        Action::Unlock(_) => "unlock",
+        Action::Dns => "dns",
+        Action::Start(_) => "start",
+        Action::Stop(_) => "stop",
+        Action::Reboot(_) => "reboot",
+        Action::Terminate(_) => "terminate",
+        Action::Revert(_) => "revert",
+        Action::Init(_) => "init",
+        Action::Completions { .. } => "completions",
+        Action::Man => "man",
+    }
+}
 
 /// Parse, run, report; returns the process exit code.
 pub fn run() -> i32 {
@@ -68,7 +133,25 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    match runtime.block_on(dispatch(cli, ui.clone())) {
+    interrupt::set_rerun(interrupt::command_line());
+    interrupt::install();
+    let result = runtime.block_on(async {
+        let result = dispatch(cli, ui.clone()).await;
+        // Every exit path of the action releases its locks, errors included.
+        for line in interrupt::release_all().await {
+            if line.starts_with("could not") {
+                ui.warn(line);
+            }
+        }
+        result
+    });
+    if interrupt::triggered() {
+        // Ctrl-C: the handler thread says what goes on and ends the process with 130.
+        loop {
+            std::thread::park();
+        }
+    }
+    match result {
         Ok(()) => 0,
         Err(e) => {
             ui.error(&e);
@@ -128,6 +211,13 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         target,
         announce: changes_aws(&cli.action),
         announced: Default::default(),
+        action: action_name(&cli.action),
+        // A dry run changes nothing, so it takes no lock.
+        locks: if g.dry_run {
+            &[]
+        } else {
+            lock_for(&cli.action)
+        },
     };
     match cli.action {
         Action::Validate => actions::validate::run(&ctx).await,
@@ -178,6 +268,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
             top_level(top, &ctx.ui)
         }
+        Action::Unlock(a) => actions::unlock::run(&ctx, a.app).await,
     }
 }
 
@@ -246,6 +337,7 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Decommission(_)
         | Action::Update(_)
         | Action::Dns
+        | Action::Unlock(_)
         | Action::Start(_)
         | Action::Stop(_)
         | Action::Reboot(_)
@@ -262,8 +354,10 @@ fn usage_error(e: clap::Error) -> i32 {
 }
 
 fn init_tracing(verbose: u8) {
+    // The SDK's own warnings (retries, IMDS probes) stay off the screen unless -v.
     let level = match verbose {
-        0 | 1 => "warn",
+        0 => "off",
+        1 => "warn",
         2 => "info,manage=debug",
         _ => "debug",
     };

@@ -12,7 +12,10 @@ pub enum Since {
 impl Since {
     pub fn at(self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            Since::Ago(d) => now - d,
+            // Further back than the clock goes means "all of it".
+            Since::Ago(d) => now
+                .checked_sub_signed(d)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
             Since::At(t) => t,
         }
     }

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::hosts::{self, Host};
 use crate::image;
+use crate::interrupt;
 use crate::known_hosts::KnownHosts;
+use crate::lock::Scope;
 use crate::ssh::{self, SshSettings};
 use crate::stack::Pacing;
 use crate::{names, process};
@@ -102,10 +104,14 @@ pub async fn image_for(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<St
     Ok(image.image_id)
 }
 
+/// The image tag naming the instance an image was made from.
+const SOURCE_INSTANCE: &str = "SourceInstance";
+
 /// The current image, baking one first when there is none or `rebake` is asked for.
 pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked> {
     let app = ctx.env.app();
     if let (false, Some(current)) = (rebake, newest_image(ctx, clients).await?) {
+        remove_leftover(ctx, clients, &current).await?;
         return Ok(Baked {
             image_id: current.id.clone(),
             name: current.name.clone(),
@@ -126,6 +132,15 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
             steps: vec![],
         });
     }
+    // A commission that has to bake takes the app's image lock on top of its env lock.
+    ctx.hold(Scope::App, clients).await?;
+    let env = &ctx.env.name;
+    let _in_flight = interrupt::in_flight(
+        "the bake stops where it is; its image stack and instance are kept",
+        Some(format!(
+            "`manage {env} bake` continues from the instance; `manage {env} clean` removes it"
+        )),
+    );
     let mut steps = Vec::new();
     let mut timed = |name: &str, started: Instant| {
         steps.push((name.to_owned(), started.elapsed().as_secs_f64()))
@@ -163,6 +178,31 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
         baked: true,
         steps,
     })
+}
+
+/// The image stack of a bake that made its image and was stopped before deleting the stack.
+async fn remove_leftover(ctx: &Ctx, clients: &Clients, image: &Image) -> Result<()> {
+    let Some(source) = image.tags.get(SOURCE_INSTANCE) else {
+        return Ok(());
+    };
+    let instance = ec2::tagged_instances(
+        &clients.ec2,
+        &[("App", ctx.env.app()), ("Group", "image")],
+        &["pending", "running", "stopping", "stopped"],
+    )
+    .await?
+    .into_iter()
+    .find(|i| &i.id == source);
+    if instance.is_none() || ctx.dry_run {
+        return Ok(());
+    }
+    ctx.hold(Scope::App, clients).await?;
+    ctx.ui.info(format!(
+        "removing the image stack an interrupted bake left after making {}",
+        image.name
+    ));
+    image_stack::delete_image_stack(ctx, clients).await?;
+    Ok(())
 }
 
 /// Wait for SSH, then run image.yml. On failure the instance stays, and the error says how to
@@ -249,13 +289,16 @@ async fn create_image(
 ) -> Result<Image> {
     let app = ctx.env.app();
     let commit = playbooks_commit(ctx).await;
-    let tags = image::tags(
+    let mut tags = image::tags(
         app,
         name,
         &ctx.env.config.base_ami,
         commit.as_deref(),
         chrono::Utc::now(),
     );
+    // Lets a later bake tell a bake instance whose image was made (an interrupted bake's
+    // leftover) from one whose playbook has still to succeed.
+    tags.push((SOURCE_INSTANCE.to_owned(), instance.id.clone()));
     ctx.ui
         .step(format!("bake: creating image {name} from {}", instance.id));
     let id = ec2::create_image(&clients.ec2, &instance.id, name, &tags).await?;

@@ -21,12 +21,14 @@ pub mod settle;
 pub mod ssh;
 pub mod status;
 pub mod template;
+pub mod unlock;
 pub mod update;
 pub mod validate;
 
 use crate::aws::{Clients, Target};
 use crate::config::EnvConfig;
 use crate::error::Result;
+use crate::lock::{self, Scope};
 use crate::stack::Pacing;
 use crate::ui::Ui;
 
@@ -39,14 +41,17 @@ pub struct Ctx {
     /// `--allow-public-bucket`: use a template bucket without its public access blocked.
     pub allow_public_bucket: bool,
     pub target: Target,
+    /// The action's name and the locks it needs (from `crate::lock_for`).
+    pub action: &'static str,
+    pub locks: &'static [Scope],
     /// Name the account and region before the first AWS call (mutating actions).
     pub announce: bool,
     pub announced: std::sync::atomic::AtomicBool,
 }
 
 impl Ctx {
-    /// Built only by actions that call AWS, so bad input never gets this far.
-    /// A mutating action first says which account and region it will change.
+    /// Built only by actions that call AWS, after their static checks, so bad input never gets
+    /// this far. Takes the action's locks (none for a dry run or a read-only action).
     pub async fn clients(&self) -> Result<Clients> {
         let clients = Clients::new(&self.target).await?;
         if self.announce
@@ -60,7 +65,64 @@ impl Ctx {
                 who.account, who.arn, clients.region
             ));
         }
+        for scope in self.locks {
+            self.hold(*scope, &clients).await?;
+        }
         Ok(clients)
+    }
+
+    /// Take a lock unless this process holds it already (a commission that has to bake takes
+    /// the app's image lock on top of its env lock). Refused (exit 3) while another run holds it.
+    pub async fn hold(&self, scope: Scope, clients: &Clients) -> Result<()> {
+        if self.dry_run || lock::is_held(scope) {
+            return Ok(());
+        }
+        let bucket = &self.env.config.bucket;
+        push::ensure_bucket(self, clients).await?;
+        let (app, env) = (self.env.app(), self.env.name.as_str());
+        let held = lock::Held {
+            scope,
+            bucket: bucket.clone(),
+            key: scope.key(app, env),
+            token: String::new(),
+            what: scope.describe(app, env),
+        };
+        let t = &self.env.config.timeouts;
+        // Expected end: every wait the action may make, plus an hour for the playbooks.
+        let budget = [
+            t.stack,
+            t.image,
+            t.ssh,
+            t.ssh,
+            std::time::Duration::from_secs(3600),
+        ]
+        .into_iter()
+        .fold(std::time::Duration::ZERO, |a, b| a.saturating_add(b));
+        let me = lock::Holder::me(self.action, env, budget);
+        let hint = match scope {
+            Scope::Env => format!("manage {env} unlock"),
+            Scope::App => format!("manage {env} unlock --app"),
+        };
+        let held = match lock::take(&clients.s3, held, &me, &hint).await? {
+            lock::Taken::Free(h) => h,
+            lock::Taken::TookOver(h, was, why) => {
+                self.ui.warn(format!(
+                    "took over the lock on {} from {}: {why}",
+                    h.what,
+                    was.describe()
+                ));
+                h
+            }
+        };
+        lock::register(
+            &self.target,
+            &clients.s3,
+            lock::Held {
+                token: me.token,
+                ..held
+            },
+        );
+        Ok(())
     }
 
     pub fn stack_pacing(&self) -> Pacing {

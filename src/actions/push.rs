@@ -71,6 +71,17 @@ fn one_fragment(ctx: &Ctx, name: &str) -> Result<Merged> {
     })
 }
 
+/// Create the template bucket (private, encrypted) unless it is there.
+pub async fn ensure_bucket(ctx: &Ctx, clients: &Clients) -> Result<()> {
+    let bucket = &ctx.env.config.bucket;
+    if !s3::bucket_exists(&clients.s3, bucket, &clients.region).await? {
+        ctx.ui
+            .step(format!("creating private, encrypted bucket {bucket}"));
+        s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
+    }
+    Ok(())
+}
+
 /// Make sure the bucket exists (private, encrypted), then put the body under its hash unless
 /// it is already there. With --dry-run, only say where it would go.
 pub async fn upload(ctx: &Ctx, clients: &Clients, name: &str, merged: &Merged) -> Result<Pushed> {
@@ -123,9 +134,7 @@ pub async fn store(
         return Ok(pushed);
     }
     if !exists {
-        ctx.ui
-            .step(format!("creating private, encrypted bucket {bucket}"));
-        s3::create_private_bucket(&clients.s3, bucket, &clients.region).await?;
+        ensure_bucket(ctx, clients).await?;
     }
     // Content-addressed, but the object may have been overwritten: verify before reusing it.
     let found = s3::object_sha256(&clients.s3, bucket, &key).await?;

@@ -139,4 +139,76 @@ pub async fn public_access_blocked(s3: &Client, bucket: &str) -> Result<bool> {
             "reading the public access block of bucket {bucket}"
         ))(e)),
     }
+/// The precondition of a conditional write.
+pub enum Condition<'a> {
+    /// Only if no object has the key (`If-None-Match: *`).
+    Absent,
+    /// Only if the object still has this ETag (`If-Match`).
+    Matches(&'a str),
+}
+
+/// A conditional PutObject: Some(ETag) when written, None when the precondition failed
+/// (412), or another conditional write raced this one (409).
+pub async fn put_if(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    body: String,
+    condition: Condition<'_>,
+) -> Result<Option<String>> {
+    let mut put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(ByteStream::from(body.into_bytes()));
+    put = match condition {
+        Condition::Absent => put.if_none_match("*"),
+        Condition::Matches(etag) => put.if_match(etag),
+    };
+    match put.send().await {
+        Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
+        Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            if matches!(status, Some(412 | 409))
+                || matches!(
+                    e.code(),
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                )
+            {
+                Ok(None)
+            } else {
+                Err(aws(format!("writing s3://{bucket}/{key}"))(e))
+            }
+        }
+    }
+}
+
+/// An object's text and ETag, or None when there is no such object.
+pub async fn get_text(s3: &Client, bucket: &str, key: &str) -> Result<Option<(String, String)>> {
+    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+        Err(e) => return Err(aws(format!("reading s3://{bucket}/{key}"))(e)),
+    };
+    let etag = out.e_tag().unwrap_or_default().to_owned();
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::Local(format!("reading s3://{bucket}/{key}: {e}")))?
+        .into_bytes();
+    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), etag)))
+}
+
+pub async fn delete_object(s3: &Client, bucket: &str, key: &str) -> Result<()> {
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(aws(format!("deleting s3://{bucket}/{key}")))?;
+    Ok(())
 }

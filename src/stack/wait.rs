@@ -95,6 +95,13 @@ pub async fn wait(
     let started = Instant::now();
     let mut delay = pacing.first;
     let Mark { since, mut seen } = mark;
+    let _in_flight = crate::interrupt::in_flight(
+        format!(
+            "the operation on stack {} goes on in AWS",
+            stack_name(stack_id)
+        ),
+        None,
+    );
     let mut events = Vec::new();
     loop {
         match look(client, stack_id, since, &mut seen).await {
@@ -123,6 +130,11 @@ pub async fn wait(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(pacing.max);
     }
+}
+
+/// The name in a stack ARN (`arn:aws:cloudformation:…:stack/NAME/uuid`), or the text as given.
+fn stack_name(id: &str) -> &str {
+    id.split('/').nth(1).unwrap_or(id)
 }
 
 async fn look(

@@ -131,6 +131,17 @@ impl Ui {
     }
 }
 
+/// What Ctrl-C left behind: what goes on, the command that follows, the locks released.
+pub fn interrupted(lines: &[String], released: &[String]) {
+    for (i, line) in lines.iter().chain(released).enumerate() {
+        if i == 0 {
+            eprintln!("{}", style(line).bold().yellow().for_stderr());
+        } else {
+            eprintln!("    {line}");
+        }
+    }
+}
+
 /// Colour a stack or resource status by what it means.
 pub fn status_style(status: &str) -> String {
     let s = style(status).for_stderr();

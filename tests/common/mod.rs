@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod hosts;
+pub mod proxy;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -190,6 +191,22 @@ impl Project {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        let mut cmd = self.command(args);
+        for (k, v) in vars {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        Run::from(cmd.output().expect("run manage"))
+    }
+
+    /// The `manage` command as `manage` runs it, to spawn (and kill) it yourself.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_manage"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -201,17 +218,14 @@ impl Project {
             // Ansible from the project's .venv; known_hosts under the test's own folder.
             .env("PATH", test_path())
             .env("XDG_CONFIG_HOME", self.path("xdg"))
+            // The AWS config files of the test's own folder, never the machine's.
+            .env("AWS_CONFIG_FILE", self.path("aws/config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.path("aws/credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .stdin(Stdio::null());
-        for (k, v) in vars {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        let out = cmd.output().expect("run manage");
-        Run::from(out)
+        cmd
     }
 }
 
