@@ -139,6 +139,8 @@ pub async fn public_access_blocked(s3: &Client, bucket: &str) -> Result<bool> {
             "reading the public access block of bucket {bucket}"
         ))(e)),
     }
+}
+
 /// The precondition of a conditional write.
 pub enum Condition<'a> {
     /// Only if no object has the key (`If-None-Match: *`).
