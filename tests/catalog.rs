@@ -52,7 +52,7 @@ const CASES: &[Case] = &[
     Case { name: "exec without command", setup: "nothing", args: &["staging", "exec"], env: &[], code: 2, want: &["required arguments"] },
     Case { name: "exec index word", setup: "nothing", args: &["staging", "exec", "--index", "first", "--", "true"], env: &[], code: 2, want: &["--index"] },
     Case { name: "exec index negative", setup: "nothing", args: &["staging", "exec", "--index", "-1", "--", "true"], env: &[], code: 2, want: &["-1"] },
-    Case { name: "ssh index word", setup: "nothing", args: &["staging", "ssh", "app", "first"], env: &[], code: 2, want: &["INDEX"] },
+    Case { name: "ssh index word", setup: "nothing", args: &["staging", "ssh", "app", "first"], env: &[], code: 2, want: &["NUMBER"] },
     Case { name: "inventory list and script", setup: "nothing", args: &["staging", "inventory", "--list", "--script"], env: &[], code: 2, want: &["--script"] },
     Case { name: "config push unknown fragment", setup: "nothing", args: &["staging", "config", "push", "nosuch"], env: &[], code: 2, want: &["nosuch"] },
     Case { name: "config file missing", setup: "nothing", args: &["staging", "status", "--config", "nope.json"], env: &[], code: 2, want: &["nope.json"] },

@@ -4,6 +4,7 @@
 
 mod common;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use common::proxy::FaultProxy;
 use common::{Moto, Project};
 use serde_json::json;
@@ -12,7 +13,7 @@ const BUCKET: &str = "argos-cfn-templates";
 
 /// The lock object at `key`, if any.
 async fn lock_at(moto: &Moto, key: &str) -> Option<serde_json::Value> {
-    let out = moto
+    let out = match moto
         .s3()
         .await
         .get_object()
@@ -20,15 +21,39 @@ async fn lock_at(moto: &Moto, key: &str) -> Option<serde_json::Value> {
         .key(key)
         .send()
         .await
-        .ok()?;
-    let bytes = out.body.collect().await.ok()?.into_bytes();
-    serde_json::from_slice(&bytes).ok()
+    {
+        Ok(out) => out,
+        // Only "no such key" (or no bucket at all) means there is no lock; any other answer
+        // fails the test.
+        Err(e)
+            if e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                || e.code() == Some("NoSuchBucket") =>
+        {
+            return None
+        }
+        Err(e) => panic!("reading s3://{BUCKET}/{key}: {e:?}"),
+    };
+    let bytes = out.body.collect().await.expect("lock body").into_bytes();
+    Some(serde_json::from_slice(&bytes).expect("a lock object is JSON"))
 }
 
 /// Put a lock object as another run would have written it.
 async fn plant_lock(moto: &Moto, key: &str, holder: serde_json::Value) {
     let s3 = moto.s3().await;
     let _ = s3.create_bucket().bucket(BUCKET).send().await;
+    // As manage makes it: private (manage refuses a bucket that is not).
+    let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(BUCKET)
+        .public_access_block_configuration(block)
+        .send()
+        .await
+        .unwrap();
     s3.put_object()
         .bucket(BUCKET)
         .key(key)
