@@ -128,6 +128,7 @@ const CASES: &[Case] = &[
     Case { name: "image playbook missing for bake", setup: "rm:playbooks/image.yml", args: &["staging", "bake"], env: &[], code: 2, want: &["playbooks/image.yml"] },
     Case { name: "ssh key file missing for deploy", setup: "no_key", args: &["staging", "deploy"], env: &[], code: 2, want: &["keys/argos.pem"] },
     Case { name: "update with a bad fragment", setup: "write:formations/extra.yaml:Resources: [\n", args: &["staging", "update"], env: &[], code: 2, want: &["formations/extra.yaml"] },
+    Case { name: "decommission protected without force", setup: "nothing", args: &["production", "decommission", "--yes"], env: &[], code: 3, want: &["production", "--force"] },
     Case { name: "commission with a bad fragment", setup: "write:formations/extra.yaml:Resources: [\n", args: &["staging", "commission"], env: &[], code: 2, want: &["formations/extra.yaml"] },
 ];
 

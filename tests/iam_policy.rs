@@ -29,6 +29,7 @@ fn iam_action(client: &str, op: &str) -> String {
         ("s3", "head_bucket" | "list_objects_v2" | "list_objects") => s3("ListBucket"),
         ("s3", "head_object" | "get_object") => s3("GetObject"),
         ("s3", "put_public_access_block") => s3("PutBucketPublicAccessBlock"),
+        ("s3", "get_public_access_block") => s3("GetBucketPublicAccessBlock"),
         ("s3", "put_bucket_encryption") => s3("PutEncryptionConfiguration"),
         ("s3", "list_object_versions") => s3("ListBucketVersions"),
         _ => format!("{service}:{camel}"),

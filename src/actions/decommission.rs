@@ -98,6 +98,8 @@ pub struct DecommissionFlags {
 
 pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
     let (force, with_image) = (args.force, args.with_image);
+    // Refused before any AWS call: the config alone says the env is protected.
+    protected_needs_force(ctx, force)?;
     let clients = ctx.clients().await?;
     let name = ctx.env.stack_name();
     let mut result = Decommissioned {
