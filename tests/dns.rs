@@ -241,6 +241,20 @@ async fn names_follow_the_running_hosts_and_foreign_records_are_never_touched() 
     assert_eq!(a["worker"], both);
     assert_eq!(a["db"], ["10.9.9.9"]);
 
+    // `manage stop` keeps the names in step by itself: no `dns` run needed.
+    p.manage([
+        "staging",
+        "stop",
+        &format!("argos-staging-{}", last.0),
+        "--yes",
+    ])
+    .ok();
+    let a = env_a(&moto, &zone).await;
+    assert!(!a.contains_key(&last.0), "{a:?}");
+    assert_eq!(a["worker"], rest);
+    let again = p.manage(["staging", "dns"]).ok();
+    assert!(again.stdout.contains("no changes"), "{}", again.stdout);
+
     // Decommission: none of the env's records remain; the foreign one does.
     p.manage(["staging", "decommission", "--yes"]).ok();
     let left: Vec<_> = records(&moto, &zone)

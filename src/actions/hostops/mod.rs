@@ -172,6 +172,7 @@ pub async fn until_serving(
 /// saying what was done and what was not. Then print the summary.
 pub async fn run<F, Fut>(
     ctx: &Ctx,
+    clients: &Clients,
     plan: Plan,
     serial: Option<u16>,
     verb: Verb,
@@ -221,10 +222,16 @@ where
                     },
                     rest.join(", ")
                 ));
+                // The hosts that did change keep their names in step; the failure is what counts.
+                if let Err(dns) = crate::actions::records::after(ctx, clients, None).await {
+                    ctx.ui.warn(format!("DNS not synced: {dns}"));
+                }
                 return Err(e);
             }
         }
     }
+    // Names follow the hosts: a stopped host's records go, a started one's come back.
+    crate::actions::records::after(ctx, clients, None).await?;
     summary.seconds = started.elapsed().as_secs_f64();
     ctx.ui.result(&summary);
     Ok(())

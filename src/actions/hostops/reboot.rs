@@ -20,13 +20,20 @@ pub async fn run(ctx: &Ctx, choice: &Choice) -> Result<()> {
     .await?;
     let ec2 = &clients.ec2;
     let clients = &clients;
-    super::run(ctx, plan, choice.serial, VERB, |batch| async move {
-        let targets = super::targets(ctx, &batch);
-        ctx.ui
-            .step(format!("rebooting {}", super::names_of(&targets)));
-        power::reboot(ec2, &super::ids(&targets)).await?;
-        let now = power::describe(ec2, &super::ids(&targets)).await?;
-        super::until_serving(ctx, clients, &batch, now).await
-    })
+    super::run(
+        ctx,
+        &clients,
+        plan,
+        choice.serial,
+        VERB,
+        |batch| async move {
+            let targets = super::targets(ctx, &batch);
+            ctx.ui
+                .step(format!("rebooting {}", super::names_of(&targets)));
+            power::reboot(ec2, &super::ids(&targets)).await?;
+            let now = power::describe(ec2, &super::ids(&targets)).await?;
+            super::until_serving(ctx, clients, &batch, now).await
+        },
+    )
     .await
 }

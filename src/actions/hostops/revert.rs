@@ -36,34 +36,41 @@ pub async fn run(ctx: &Ctx, choice: &Choice, force: bool, no_deploy: bool) -> Re
     super::confirm(ctx, VERB, &plan)?;
     let (ec2, pacing, image) = (&clients.ec2, super::host_pacing(ctx), image.as_str());
     let clients = &clients;
-    super::run(ctx, plan, choice.serial, VERB, |batch| async move {
-        let targets = super::targets(ctx, &batch);
-        ctx.ui.step(format!(
-            "replacing the root volume of {} with {image}",
-            super::names_of(&targets)
-        ));
-        replace_roots(ec2, &targets, image, pacing).await?;
-        let now = wait::until_state(ec2, &targets, "running", pacing).await?;
-        // A new root volume means new SSH host keys.
-        let hosts = super::reachable(ctx, &batch, &now)?;
-        KnownHosts::for_env(ctx.env.app(), &ctx.env.name)?
-            .forget(&hosts)
-            .await?;
-        let now = super::until_serving(ctx, clients, &batch, now).await?;
-        if !no_deploy {
-            let only = Selector::hosts(targets.iter().map(|t| t.id.clone()));
-            deploy::deploy(
-                ctx,
-                clients,
-                &only,
-                crate::ansible::DEFAULT_PARALLEL,
-                None,
-                &deploy::Passthrough::default(),
-            )
-            .await?;
-        }
-        Ok(now)
-    })
+    super::run(
+        ctx,
+        &clients,
+        plan,
+        choice.serial,
+        VERB,
+        |batch| async move {
+            let targets = super::targets(ctx, &batch);
+            ctx.ui.step(format!(
+                "replacing the root volume of {} with {image}",
+                super::names_of(&targets)
+            ));
+            replace_roots(ec2, &targets, image, pacing).await?;
+            let now = wait::until_state(ec2, &targets, "running", pacing).await?;
+            // A new root volume means new SSH host keys.
+            let hosts = super::reachable(ctx, &batch, &now)?;
+            KnownHosts::for_env(ctx.env.app(), &ctx.env.name)?
+                .forget(&hosts)
+                .await?;
+            let now = super::until_serving(ctx, clients, &batch, now).await?;
+            if !no_deploy {
+                let only = Selector::hosts(targets.iter().map(|t| t.id.clone()));
+                deploy::deploy(
+                    ctx,
+                    clients,
+                    &only,
+                    crate::ansible::DEFAULT_PARALLEL,
+                    None,
+                    &deploy::Passthrough::default(),
+                )
+                .await?;
+            }
+            Ok(now)
+        },
+    )
     .await
 }
 

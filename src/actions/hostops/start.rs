@@ -22,13 +22,20 @@ pub async fn run(ctx: &Ctx, choice: &Choice) -> Result<()> {
     .await?;
     let (ec2, pacing) = (&clients.ec2, super::host_pacing(ctx));
     let clients = &clients;
-    super::run(ctx, plan, choice.serial, VERB, |batch| async move {
-        let targets = super::targets(ctx, &batch);
-        ctx.ui
-            .step(format!("starting {}", super::names_of(&targets)));
-        power::start(ec2, &super::ids(&targets)).await?;
-        let now = wait::until_state(ec2, &targets, "running", pacing).await?;
-        super::until_serving(ctx, clients, &batch, now).await
-    })
+    super::run(
+        ctx,
+        &clients,
+        plan,
+        choice.serial,
+        VERB,
+        |batch| async move {
+            let targets = super::targets(ctx, &batch);
+            ctx.ui
+                .step(format!("starting {}", super::names_of(&targets)));
+            power::start(ec2, &super::ids(&targets)).await?;
+            let now = wait::until_state(ec2, &targets, "running", pacing).await?;
+            super::until_serving(ctx, clients, &batch, now).await
+        },
+    )
     .await
 }

@@ -22,12 +22,19 @@ pub async fn run(ctx: &Ctx, choice: &Choice) -> Result<()> {
     .await?;
     super::confirm(ctx, VERB, &plan)?;
     let (ec2, pacing) = (&clients.ec2, super::host_pacing(ctx));
-    super::run(ctx, plan, choice.serial, VERB, |batch| async move {
-        let targets = super::targets(ctx, &batch);
-        ctx.ui
-            .step(format!("stopping {}", super::names_of(&targets)));
-        power::stop(ec2, &super::ids(&targets)).await?;
-        wait::until_state(ec2, &targets, "stopped", pacing).await
-    })
+    super::run(
+        ctx,
+        &clients,
+        plan,
+        choice.serial,
+        VERB,
+        |batch| async move {
+            let targets = super::targets(ctx, &batch);
+            ctx.ui
+                .step(format!("stopping {}", super::names_of(&targets)));
+            power::stop(ec2, &super::ids(&targets)).await?;
+            wait::until_state(ec2, &targets, "stopped", pacing).await
+        },
+    )
     .await
 }

@@ -28,13 +28,20 @@ pub async fn run(ctx: &Ctx, choice: &Choice, force: bool) -> Result<()> {
     }
     super::confirm(ctx, VERB, &plan)?;
     let (ec2, pacing) = (&clients.ec2, super::host_pacing(ctx));
-    super::run(ctx, plan, choice.serial, VERB, |batch| async move {
-        let targets = super::targets(ctx, &batch);
-        ctx.ui
-            .step(format!("terminating {}", super::names_of(&targets)));
-        crate::aws::ec2::terminate(ec2, &super::ids(&targets)).await?;
-        wait::until_state(ec2, &targets, "terminated", pacing).await
-    })
+    super::run(
+        ctx,
+        &clients,
+        plan,
+        choice.serial,
+        VERB,
+        |batch| async move {
+            let targets = super::targets(ctx, &batch);
+            ctx.ui
+                .step(format!("terminating {}", super::names_of(&targets)));
+            crate::aws::ec2::terminate(ec2, &super::ids(&targets)).await?;
+            wait::until_state(ec2, &targets, "terminated", pacing).await
+        },
+    )
     .await
 }
 
