@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx, choice: &Choice, force: bool, no_deploy: bool) -> Re
     let clients = &clients;
     super::run(
         ctx,
-        &clients,
+        clients,
         plan,
         choice.serial,
         VERB,

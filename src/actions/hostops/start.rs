@@ -24,7 +24,7 @@ pub async fn run(ctx: &Ctx, choice: &Choice) -> Result<()> {
     let clients = &clients;
     super::run(
         ctx,
-        &clients,
+        clients,
         plan,
         choice.serial,
         VERB,
