@@ -109,6 +109,12 @@ async fn numbers_are_tagged_and_never_shift() {
         ["error: --group db: no such host (there are: app 0; worker 0 (stopped), 1)"]
     );
     p.write("keys/argos.pem", "exec checks that the key file exists");
+    // As ssh, manage refuses a key that others can read.
+    std::fs::set_permissions(
+        p.path("keys/argos.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let miss = p
         .manage(["staging", "exec", "--index", "7", "--", "true"])
         .code(2);
@@ -169,6 +175,12 @@ fn deploy_with_a_selector_limits_ansible_to_the_chosen_host() {
     p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
         .ok();
     p.write("keys/argos.pem", "deploy checks that the key file exists");
+    // As ssh, manage refuses a key that others can read.
+    std::fs::set_permissions(
+        p.path("keys/argos.pem"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let run = p
         .manage([
             "staging",
