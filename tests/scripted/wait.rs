@@ -305,14 +305,11 @@ async fn a_failure_inside_a_nested_stack_is_followed_to_its_resource() {
 }
 
 #[tokio::test]
-async fn cloudformation_retries_are_raised_for_throttling() {
-    let target = manage::aws::Target {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some("http://127.0.0.1:9".into()),
-        ..Default::default()
-    };
-    let clients = manage::aws::Clients::new(&target).await.unwrap();
-    let retry = clients.cfn.config().retry_config().unwrap();
-    assert_eq!(retry.mode(), aws_smithy_types::retry::RetryMode::Adaptive);
-    assert_eq!(retry.max_attempts(), 8);
+async fn every_client_retries_throttling_many_times_without_a_rate_limiter() {
+    // One policy for every client (aws::setup): standard mode, so a fault does not slow every
+    // later call, and enough attempts to ride through throttling during long waits.
+    let retry = manage::aws::setup::retry_config();
+    assert_eq!(retry.mode(), aws_smithy_types::retry::RetryMode::Standard);
+    assert_eq!(retry.max_attempts(), manage::aws::setup::MAX_ATTEMPTS);
+    assert!(retry.max_attempts() >= 8, "{retry:?}");
 }
