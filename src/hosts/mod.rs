@@ -184,7 +184,12 @@ pub async fn discover(ec2: &aws_sdk_ec2::Client, app: &str, env: &str) -> Result
             return Ok(hosts);
         }
         for (id, n) in &hosts.numbered {
-            ec2::tag_instance(ec2, id, number::TAG, &n.to_string()).await?;
+            ec2::tag(
+                ec2,
+                std::slice::from_ref(id),
+                &[(number::TAG.to_owned(), n.to_string())],
+            )
+            .await?;
         }
         written.extend(hosts.numbered);
     }

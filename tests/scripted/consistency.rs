@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, Image, ImageState, Instance, InstanceState,
     InstanceStateName, Reservation, Tag,
 };
-use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use manage::error::Error;
 use manage::hosts::LIVE_STATES;
 use manage::image;
@@ -23,25 +23,8 @@ use manage::stack::instances;
 type Ec2 = aws_sdk_ec2::Client;
 type Cfn = aws_sdk_cloudformation::Client;
 
-/// An EC2 client answering only from `rules` (built by hand: the EC2 crate's test-util feature
-/// would rebuild the largest SDK crate for one constructor). SDK retries are off, so
-/// throttling reaches our own loops.
 fn ec2_mocked(rules: &[&Rule]) -> Ec2 {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    let conf = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "AKID", "SECRET", None, None, "test",
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .interceptor(interceptor)
-        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
-        .build();
-    Ec2::from_conf(conf)
+    crate::mocks::hand_mocked!(aws_sdk_ec2, rules)
 }
 
 fn ec2_error(code: &str) -> ErrorMetadata {

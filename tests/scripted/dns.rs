@@ -9,29 +9,13 @@ use aws_sdk_route53::operation::change_resource_record_sets::{
 use aws_sdk_route53::operation::get_change::{GetChangeError, GetChangeOutput};
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
 use aws_sdk_route53::Client;
-use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use manage::aws::route53::Zone;
 use manage::dns::{self, sync, DnsHost, Naming};
 use std::sync::{Arc, Mutex};
 
-/// A Route53 client answering only from `rules`, SDK retries off, so that throttling reaches
-/// our own loop. Built by hand: the macro needs the crate's test-util feature.
 fn mocked(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    let conf = aws_sdk_route53::Config::builder()
-        .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
-        .region(aws_sdk_route53::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_route53::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .interceptor(interceptor)
-        .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
+    crate::mocks::hand_mocked!(aws_sdk_route53, rules)
 }
 
 fn zone() -> Zone {

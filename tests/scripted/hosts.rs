@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{
     SummaryStatus,
 };
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use manage::actions::hostops::revert;
 use manage::hosts::wait::{self, Target};
 use manage::stack::Pacing;
@@ -23,23 +23,8 @@ use std::time::Duration;
 
 const TASK: &str = "replacevol-0123456789abcdef0";
 
-/// An EC2 client answering only from `rules`, with the SDK's own retries off.
 fn ec2(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    let conf = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .http_client(aws_smithy_mocks::create_mock_http_client())
-        .interceptor(interceptor)
-        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(conf)
+    crate::mocks::hand_mocked!(aws_sdk_ec2, rules)
 }
 
 fn target() -> Target {

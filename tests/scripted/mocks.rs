@@ -31,6 +31,31 @@ pub fn mocked(rules: &[&Rule]) -> Client {
         ))
 }
 
+/// A client of an SDK crate answering only from `rules`, in any order, with the SDK's own
+/// retries off so that throttling reaches our loops. Built by hand, because `mock_client!`
+/// needs the crate's test-util feature, which would rebuild the largest SDK crates.
+macro_rules! hand_mocked {
+    ($krate:ident, $rules:expr) => {{
+        let mut interceptor = aws_smithy_mocks::MockResponseInterceptor::new()
+            .rule_mode(aws_smithy_mocks::RuleMode::MatchAny);
+        for r in $rules {
+            interceptor = interceptor.with_rule(r);
+        }
+        let conf = $krate::Config::builder()
+            .behavior_version($krate::config::BehaviorVersion::latest())
+            .region($krate::config::Region::new("us-east-1"))
+            .credentials_provider($krate::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .retry_config($krate::config::retry::RetryConfig::disabled())
+            .build();
+        $krate::Client::from_conf(conf)
+    }};
+}
+pub(crate) use hand_mocked;
+
 /// The pacing real runs use, with a deadline of `secs`.
 pub fn pacing(secs: u64) -> Pacing {
     Pacing::with_deadline(Duration::from_secs(secs))

@@ -30,29 +30,45 @@ pub async fn tagged_instances(
     tags: &[(&str, &str)],
     states: &[&str],
 ) -> Result<Vec<Instance>> {
-    let mut req = ec2.describe_instances().filters(
-        Filter::builder()
-            .name("instance-state-name")
-            .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
-            .build(),
-    );
-    for (k, v) in tags {
-        req = req.filters(
-            Filter::builder()
-                .name(format!("tag:{k}"))
-                .values(*v)
-                .build(),
-        );
-    }
+    let mut filters = tag_filters(tags);
+    filters.push(state_filter(states));
+    let req = ec2.describe_instances().set_filters(Some(filters));
+    all_instances(req, "listing instances").await
+}
+
+/// Every page of a DescribeInstances request, as our `Instance`s.
+pub(crate) async fn all_instances(
+    req: aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesFluentBuilder,
+    what: &str,
+) -> Result<Vec<Instance>> {
     let mut pages = req.into_paginator().send();
     let mut all = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(aws("listing instances"))?;
+        let page = page.map_err(aws(what))?;
         for reservation in page.reservations() {
             all.extend(reservation.instances().iter().map(to_instance));
         }
     }
     Ok(all)
+}
+
+fn state_filter(states: &[&str]) -> Filter {
+    Filter::builder()
+        .name("instance-state-name")
+        .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
+        .build()
+}
+
+/// One `tag:<key>` filter per tag: a resource must carry every one of them.
+fn tag_filters(tags: &[(&str, &str)]) -> Vec<Filter> {
+    tags.iter()
+        .map(|(k, v)| {
+            Filter::builder()
+                .name(format!("tag:{k}"))
+                .values(*v)
+                .build()
+        })
+        .collect()
 }
 
 /// The instances with these ids, in any state. An id EC2 does not know yet (it answers
@@ -93,21 +109,8 @@ pub async fn instances_of_images(ec2: &Client, image_ids: &[String]) -> Result<V
                 .set_values(Some(image_ids.to_vec()))
                 .build(),
         )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
-                .build(),
-        );
-    let mut pages = req.into_paginator().send();
-    let mut all = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws("listing the instances that run the app's images"))?;
-        for reservation in page.reservations() {
-            all.extend(reservation.instances().iter().map(to_instance));
-        }
-    }
-    Ok(all)
+        .filters(state_filter(&states));
+    all_instances(req, "listing the instances that run the app's images").await
 }
 
 pub(crate) fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Instance {
@@ -252,15 +255,10 @@ pub async fn tag(ec2: &Client, ids: &[String], tags: &[(String, String)]) -> Res
 
 /// Our own snapshots (owner self) carrying every one of these tags.
 pub async fn tagged_snapshots(ec2: &Client, tags: &[(&str, &str)]) -> Result<Vec<String>> {
-    let mut req = ec2.describe_snapshots().owner_ids("self");
-    for (k, v) in tags {
-        req = req.filters(
-            Filter::builder()
-                .name(format!("tag:{k}"))
-                .values(*v)
-                .build(),
-        );
-    }
+    let req = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .set_filters(Some(tag_filters(tags)));
     let mut pages = req.into_paginator().send();
     let mut ids = Vec::new();
     while let Some(page) = pages.next().await {
@@ -298,17 +296,6 @@ pub async fn terminate(ec2: &Client, ids: &[String]) -> Result<()> {
         .send()
         .await
         .map_err(aws("terminating instances"))?;
-    Ok(())
-}
-
-/// Set one tag on one instance (CreateTags overwrites the value of an existing key).
-pub async fn tag_instance(ec2: &Client, id: &str, key: &str, value: &str) -> Result<()> {
-    ec2.create_tags()
-        .resources(id)
-        .tags(Tag::builder().key(key).value(value).build())
-        .send()
-        .await
-        .map_err(aws(format!("tagging instance {id} with {key}={value}")))?;
     Ok(())
 }
 

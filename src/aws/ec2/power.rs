@@ -1,7 +1,7 @@
 //! Start, stop, reboot and terminate instances, their states and status checks, and EC2's
 //! root-volume replacement (what `revert` uses).
 
-use super::{to_instance, Instance};
+use super::Instance;
 use crate::error::{aws, Result};
 use aws_sdk_ec2::Client;
 use std::collections::BTreeMap;
@@ -35,19 +35,10 @@ pub async fn reboot(ec2: &Client, ids: &[String]) -> Result<()> {
 
 /// The instances with these ids as EC2 describes them now, in any state (terminated too).
 pub async fn describe(ec2: &Client, ids: &[String]) -> Result<Vec<Instance>> {
-    let mut pages = ec2
+    let req = ec2
         .describe_instances()
-        .set_instance_ids(Some(ids.to_vec()))
-        .into_paginator()
-        .send();
-    let mut all = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws("describing instances"))?;
-        for reservation in page.reservations() {
-            all.extend(reservation.instances().iter().map(to_instance));
-        }
-    }
-    Ok(all)
+        .set_instance_ids(Some(ids.to_vec()));
+    super::all_instances(req, "describing instances").await
 }
 
 /// EC2's two status checks of an instance: `ok`, `initializing`, `impaired`, …
