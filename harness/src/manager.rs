@@ -32,6 +32,8 @@ pub struct Manager {
     failed: BTreeSet<String>,
     /// Instances skipped with a warning (IP busy); warned once.
     warned: BTreeSet<String>,
+    /// The host being torn down: listed as not ready until it is gone.
+    leaving: Option<String>,
 }
 
 impl Manager {
@@ -62,6 +64,7 @@ impl Manager {
             next_n: 0,
             failed: BTreeSet::new(),
             warned: BTreeSet::new(),
+            leaving: None,
         };
         m.record.save(&m.run_id)?;
         m.write_state()?;
@@ -85,7 +88,7 @@ impl Manager {
                 instance_id: &h.spec.instance_id,
                 ip: h.spec.ip,
                 namespace: &h.spec.namespace,
-                ready: true,
+                ready: self.leaving.as_deref() != Some(h.spec.instance_id.as_str()),
             })
             .collect();
         let mut json = serde_json::to_vec_pretty(&list)
@@ -176,13 +179,20 @@ impl Manager {
     }
 
     fn remove(&mut self, id: &str) -> Result<()> {
+        if !self.hosts.contains_key(id) {
+            return Ok(());
+        }
+        // hosts.json first: a host about to vanish must not look ready. It leaves the list
+        // only when its sshd and network are gone, so a reader never sees a half-gone host.
+        self.leaving = Some(id.to_string());
+        self.write_state()?;
         if let Some(mut h) = self.hosts.remove(id) {
-            // hosts.json first: a host about to vanish must not look ready.
-            self.write_state()?;
             host::teardown(&self.tools, &mut h);
             eprintln!("host down: {id} {} ns {}", h.spec.ip, h.spec.namespace);
-            self.save_record()?;
         }
+        self.leaving = None;
+        self.save_record()?;
+        self.write_state()?;
         Ok(())
     }
 

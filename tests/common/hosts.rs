@@ -17,6 +17,8 @@ pub struct HostEntry {
     pub instance_id: String,
     pub ip: String,
     pub namespace: String,
+    /// False while the harness tears the host down.
+    pub ready: bool,
 }
 
 impl RealHosts {
@@ -69,8 +71,9 @@ impl RealHosts {
     pub fn wait_for(&mut self, n: usize) -> Vec<HostEntry> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let hosts = self.ready();
-            if hosts.len() == n {
+            let hosts = self.listed();
+            // Exactly n hosts, none of them half-made or half-gone.
+            if hosts.len() == n && hosts.iter().all(|h| h.ready) {
                 self.seen_namespaces
                     .extend(hosts.iter().map(|h| h.namespace.clone()));
                 return hosts;
@@ -84,7 +87,8 @@ impl RealHosts {
         }
     }
 
-    pub fn ready(&self) -> Vec<HostEntry> {
+    /// Every host in the harness's hosts.json, ready or leaving.
+    fn listed(&self) -> Vec<HostEntry> {
         std::fs::read_to_string(self.state_dir.join("hosts.json"))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
