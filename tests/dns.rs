@@ -314,3 +314,135 @@ async fn a_zone_that_does_not_exist_is_bad_input() {
         errors[0]
     );
 }
+
+/// The example's `dns.yaml` creates the env's private zone (`staging.argos.internal`); export
+/// its id so that `dns.zone_output` can name it.
+fn with_zone_output(p: &Project) {
+    let fragment = std::fs::read_to_string(p.path("formations/dns.yaml")).unwrap();
+    assert!(fragment
+        .trim_end()
+        .ends_with("Value: !Sub \"app.${EnvName}.${AppName}.internal\""));
+    p.write(
+        "formations/dns.yaml",
+        &format!(
+            "{}\n  ZoneId:\n    Value: !Ref PrivateZone\n",
+            fragment.trim_end()
+        ),
+    );
+    p.edit_config(|c| c["dns"] = serde_json::json!({"zone_output": "ZoneId"}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_land_in_the_zone_a_fragment_creates_and_decommission_reports_it_left_behind() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    with_zone_output(&p);
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let stack = moto.stack("argos-staging").await.unwrap();
+    let zone = stack
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ZoneId"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    let domain = ".staging.staging.argos.internal.";
+    let env_names = |all: &BTreeMap<(String, String), Vec<String>>| -> Vec<(String, String)> {
+        all.keys()
+            .filter(|(name, _)| name.ends_with(domain))
+            .cloned()
+            .collect()
+    };
+
+    // The names are in the stack's zone, with the hosts' addresses and the marks.
+    let running = ips(&moto).await;
+    let all = records(&moto, &zone).await;
+    let app = running["app"][0].1.clone();
+    let name = |n: &str| format!("{n}{domain}");
+    assert_eq!(all[&(name("app-0"), "A".into())], [app.as_str()]);
+    assert_eq!(all[&(name("app"), "A".into())], [app.as_str()]);
+    assert_eq!(all[&(name("worker"), "A".into())].len(), 2);
+    let mark = "\"heritage=manage,manage/app=argos,manage/env=staging\"";
+    assert_eq!(all[&(name("worker-1"), "TXT".into())], [mark]);
+    assert_eq!(env_names(&all).len(), 10, "{all:?}");
+    let again = p.manage(["staging", "dns"]).ok();
+    assert!(again.stdout.contains("no changes"), "{}", again.stdout);
+
+    // Decommission: the names go before the stack, and the zone that stays is reported.
+    let run = p
+        .manage(["staging", "decommission", "--yes", "--output", "json"])
+        .ok();
+    let removed = run
+        .stderr
+        .find(&format!("- app-0{domain} A {app}"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let deleting = run.stderr.find("deleting stack argos-staging").unwrap();
+    assert!(removed < deleting, "{}", run.stderr);
+    assert!(
+        moto.stack_status("argos-staging").await.is_none(),
+        "the stack is gone"
+    );
+    assert!(env_names(&records(&moto, &zone).await).is_empty());
+    let json = run.json();
+    let left = json["zones_left"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{json}");
+    assert_eq!(left[0]["id"], zone.as_str());
+    assert_eq!(left[0]["name"], "staging.argos.internal.");
+
+    // The text report says what to do.
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let text = p.manage(["staging", "decommission", "--yes"]).ok();
+    let lines: Vec<&str> = text
+        .stdout
+        .lines()
+        .filter(|l| l.contains("hosted zone"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", text.stdout);
+    assert!(
+        lines[0].contains(
+            "(staging.argos.internal.) that the stack created is still there: delete it by hand"
+        ),
+        "{}",
+        lines[0]
+    );
+
+    // A zone kept on purpose (DeletionPolicy Retain) is listed once, with what was retained.
+    let fragment = std::fs::read_to_string(p.path("formations/dns.yaml")).unwrap();
+    p.write(
+        "formations/dns.yaml",
+        &fragment.replace(
+            "    Type: AWS::Route53::HostedZone\n",
+            "    Type: AWS::Route53::HostedZone\n    DeletionPolicy: Retain\n",
+        ),
+    );
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let zone = moto
+        .stack("argos-staging")
+        .await
+        .unwrap()
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("ZoneId"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    let text = p.manage(["staging", "decommission", "--yes"]).ok();
+    let mentions: Vec<&str> = text.stdout.lines().filter(|l| l.contains(&zone)).collect();
+    assert_eq!(mentions.len(), 1, "{}", text.stdout);
+    assert!(
+        mentions[0].contains("PrivateZone AWS::Route53::HostedZone")
+            && mentions[0].contains("(Retain)"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("retained (delete these by hand"),
+        "{}",
+        text.stdout
+    );
+}

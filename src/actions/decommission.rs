@@ -160,6 +160,12 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
             remove_records(ctx, &clients, &existing).await?;
             delete_and_wait(ctx, &clients, &existing, &args.retain).await?;
             result.seconds = started.elapsed().as_secs_f64();
+            // A retained zone is listed once, with the retained resources.
+            let zones: Vec<String> = zones
+                .into_iter()
+                .filter(|(logical, _)| !result.retained.iter().any(|r| &r.logical_id == logical))
+                .map(|(_, id)| id)
+                .collect();
             result.zones_left = zones_left(ctx, &clients, &zones).await;
         }
     }
@@ -297,13 +303,13 @@ async fn remove_records(ctx: &Ctx, clients: &Clients, existing: &cfn::Stack) -> 
     }
 }
 
-/// The ids of the hosted zones the stack made.
-async fn created_zones(clients: &Clients, name: &str) -> Result<Vec<String>> {
+/// The hosted zones the stack made: (logical id, zone id).
+async fn created_zones(clients: &Clients, name: &str) -> Result<Vec<(String, String)>> {
     Ok(cfn::resources(&clients.cfn, name)
         .await?
         .into_iter()
         .filter(|r| r.resource_type == "AWS::Route53::HostedZone")
-        .filter_map(|r| r.physical_id)
+        .filter_map(|r| Some((r.logical_id, r.physical_id?)))
         .collect())
 }
 

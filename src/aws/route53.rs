@@ -3,7 +3,7 @@
 
 use crate::error::{aws, Error, Result};
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    Change, ChangeAction, ChangeBatch, HostedZone, ResourceRecord, ResourceRecordSet, RrType,
 };
 use aws_sdk_route53::Client;
 
@@ -64,12 +64,8 @@ pub async fn zones_named(client: &Client, name: &str) -> Result<Vec<Zone>> {
     Ok(out
         .hosted_zones()
         .iter()
-        .filter(|z| z.name().eq_ignore_ascii_case(&want))
-        .map(|z| Zone {
-            id: bare_zone_id(z.id()).to_owned(),
-            name: z.name().to_ascii_lowercase(),
-            private: z.config().is_some_and(|c| c.private_zone()),
-        })
+        .map(to_zone)
+        .filter(|z| z.name.eq_ignore_ascii_case(&want))
         .collect())
 }
 
@@ -77,11 +73,7 @@ pub async fn zones_named(client: &Client, name: &str) -> Result<Vec<Zone>> {
 pub async fn zone(client: &Client, id: &str) -> Result<Option<Zone>> {
     let id = bare_zone_id(id);
     match client.get_hosted_zone().id(id).send().await {
-        Ok(out) => Ok(out.hosted_zone().map(|z| Zone {
-            id: bare_zone_id(z.id()).to_owned(),
-            name: z.name().to_ascii_lowercase(),
-            private: z.config().is_some_and(|c| c.private_zone()),
-        })),
+        Ok(out) => Ok(out.hosted_zone().map(to_zone)),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_hosted_zone()) =>
@@ -93,6 +85,15 @@ pub async fn zone(client: &Client, id: &str) -> Result<Option<Zone>> {
             id,
             "route53:GetHostedZone",
         )),
+    }
+}
+
+/// Route53 names a zone with the trailing dot; the emulator's GetHostedZone leaves it off.
+fn to_zone(z: &HostedZone) -> Zone {
+    Zone {
+        id: bare_zone_id(z.id()).to_owned(),
+        name: absolute(&z.name().to_ascii_lowercase()),
+        private: z.config().is_some_and(|c| c.private_zone()),
     }
 }
 
