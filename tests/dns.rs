@@ -446,3 +446,192 @@ async fn names_land_in_the_zone_a_fragment_creates_and_decommission_reports_it_l
         text.stdout
     );
 }
+
+/// The row of the DNS names table that starts with `what` in `status`'s text: its cells.
+fn name_row(stdout: &str, what: &str) -> Vec<String> {
+    let table = stdout
+        .split("DNS names in zone example.internal (as Route53 has them):")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no DNS names table:\n{stdout}"));
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&format!("{what}  ")))
+        .unwrap_or_else(|| panic!("no row for {what}:\n{stdout}"));
+    line.strip_prefix(what)
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_each_hosts_name_as_route53_has_it() {
+    let moto = Moto::start();
+    let zone = create_zone(&moto, "example.internal").await;
+    let p = Project::new(&moto.url);
+    with_zone(&p, "example.internal");
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let running = ips(&moto).await;
+    let app = running["app"][0].1.clone();
+    let mut workers: Vec<String> = running["worker"].iter().map(|(_, ip)| ip.clone()).collect();
+    workers.sort();
+
+    // In step: every host and group has its name, read from the zone.
+    let json = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["dns"]["zone"], "example.internal");
+    assert_eq!(json["dns"]["zone_id"], zone.as_str());
+    for h in json["hosts"].as_array().unwrap() {
+        let name = format!(
+            "{}-{}.staging.example.internal",
+            h["group"].as_str().unwrap(),
+            h["number"]
+        );
+        assert_eq!(h["dns"]["name"], name.as_str(), "{h}");
+        assert_eq!(h["dns"]["addresses"], serde_json::json!([h["private_ip"]]));
+        assert_eq!(h["dns"]["state"], "ok");
+    }
+    let groups = json["dns"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[1]["group"], "worker");
+    assert_eq!(groups[1]["dns"]["name"], "worker.staging.example.internal");
+    assert_eq!(groups[1]["dns"]["addresses"], serde_json::json!(workers));
+    let text = p.manage(["staging", "status"]).ok();
+    assert!(
+        text.stdout
+            .contains("NAME                    GROUP   NUMBER"),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        name_row(&text.stdout, "argos-staging-app-0"),
+        ["app-0.staging.example.internal", &app, "ok"]
+    );
+    assert_eq!(
+        name_row(&text.stdout, "group worker"),
+        ["worker.staging.example.internal", &workers.join(", "), "ok"]
+    );
+
+    // A worker stopped behind manage's back: status shows the record that should be gone.
+    let (id, ip) = running["worker"][1].clone();
+    let ec2 = moto.ec2().await;
+    ec2.stop_instances().instance_ids(&id).send().await.unwrap();
+    let text = p.manage(["staging", "status", "--group", "worker"]).ok();
+    let host = text
+        .stdout
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let own = name_row(&text.stdout, &host);
+    assert_eq!(
+        own[1..],
+        [ip.as_str(), "stale (should be gone)"],
+        "{}",
+        text.stdout
+    );
+    let rest: Vec<&String> = workers.iter().filter(|w| **w != ip).collect();
+    assert_eq!(
+        name_row(&text.stdout, "group worker")[2],
+        format!("stale (should be {})", rest[0])
+    );
+    assert!(text
+        .stdout
+        .contains("`manage staging dns` brings the names in step"));
+    assert!(
+        !text.stdout.contains("argos-staging-app-0"),
+        "the selection holds"
+    );
+
+    // Once synced, the stopped host has no name: `-`.
+    p.manage(["staging", "dns"]).ok();
+    let text = p.manage(["staging", "status"]).ok();
+    assert_eq!(name_row(&text.stdout, &host), ["-", "-", "-"]);
+    let json = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    let stopped = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id.as_str())
+        .unwrap();
+    assert!(stopped["dns"].is_null(), "{stopped}");
+
+    // Started behind manage's back: its name is missing. A name of the env's that no host
+    // accounts for shows as one to go.
+    ec2.start_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    put_record(
+        &moto,
+        &zone,
+        "worker-7.staging.example.internal",
+        "A",
+        "10.9.9.7",
+    )
+    .await;
+    put_record(
+        &moto,
+        &zone,
+        "worker-7.staging.example.internal",
+        "TXT",
+        MARK,
+    )
+    .await;
+    let text = p.manage(["staging", "status"]).ok();
+    assert_eq!(
+        name_row(&text.stdout, &host)[1..],
+        ["-".to_owned(), format!("missing (should be {ip})")]
+    );
+    assert_eq!(
+        name_row(&text.stdout, "-"),
+        [
+            "worker-7.staging.example.internal",
+            "10.9.9.7",
+            "stale (should be gone)"
+        ]
+    );
+
+    // A zone that cannot be read is an error, never "no name": the hosts still show.
+    with_zone(&p, "gone.internal");
+    let run = p.manage(["staging", "status"]).code(2);
+    assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("DNS names in zone gone.internal: unknown (see the error below)"),
+        "{}",
+        run.stdout
+    );
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("dns.zone \"gone.internal\": no hosted zone"),
+        "{}",
+        errors[0]
+    );
+    let json = p
+        .manage(["staging", "status", "--output", "json"])
+        .code(2)
+        .json();
+    assert!(json["dns"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("gone.internal"));
+    assert!(json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["dns"].is_null()));
+}

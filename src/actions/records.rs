@@ -3,7 +3,6 @@
 
 use super::Ctx;
 use crate::aws::cloudformation::StackOutput;
-use crate::aws::route53::Zone;
 use crate::aws::Clients;
 use crate::config::DnsSettings;
 use crate::dns::{sync, DnsHost, NameChange, Naming, Verb};
@@ -166,9 +165,4 @@ fn report(ctx: &Ctx, s: &Synced) {
             ctx.ui.info(changes_text(&s.changes));
         }
     }
-}
-
-/// The zone's name for `status`, without listing records.
-pub fn zone_label(zone: &Zone) -> String {
-    zone.name.trim_end_matches('.').to_owned()
 }

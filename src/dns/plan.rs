@@ -224,7 +224,8 @@ pub fn diff(
     Ok(out)
 }
 
-fn same(a: &RecordSet, b: &RecordSet) -> bool {
+/// The same TTL and the same values in any order: a sync leaves it alone.
+pub(crate) fn same(a: &RecordSet, b: &RecordSet) -> bool {
     let sorted = |v: &[String]| {
         let mut v = v.to_vec();
         v.sort();

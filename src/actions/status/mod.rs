@@ -1,11 +1,15 @@
 //! `status [SELECTOR]`: the stack's status and outputs, then the chosen hosts by group and
-//! number, stopped ones included: state, type, image (marked when it is not the image the
-//! stack names), zone, addresses, launch time and EC2's status checks.
+//! number, stopped ones included: group, number, state, type, image (marked when it is not the
+//! image the stack names), zone, addresses, launch time and EC2's status checks; then, with
+//! `dns` set, the env's names as Route53 has them (see `names`).
+
+mod names;
 
 use super::commission::write_outputs;
 use super::Ctx;
 use crate::aws::cloudformation::{self as cfn, StackOutput};
 use crate::aws::ec2::power::{self, Checks};
+use crate::dns::look::NameCheck;
 use crate::error::Result;
 use crate::hosts::{Machine, Selector};
 use crate::ui::table;
@@ -26,6 +30,8 @@ pub struct Status {
     pub image: Option<String>,
     pub outputs: Vec<StackOutput>,
     pub hosts: Vec<HostRow>,
+    /// None when the env has no `dns` (or its zone is a stack output and there is no stack).
+    pub dns: Option<names::StatusDns>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +52,9 @@ pub struct HostRow {
     /// EC2's system and instance status checks (`ok`, `initializing`, `impaired`, …);
     /// absent for a host that is not running.
     pub checks: Option<Checks>,
+    /// The host's DNS name as the zone has it; None without `dns`, when the zone could not be
+    /// read, or when the host neither has a name nor should have one (it is not running).
+    pub dns: Option<NameCheck>,
 }
 
 impl fmt::Display for Status {
@@ -63,17 +72,24 @@ impl fmt::Display for Status {
             writeln!(f)?;
         }
         if self.hosts.is_empty() {
-            return write!(f, "no hosts");
+            write!(f, "no hosts")?;
+            return match &self.dns {
+                Some(dns) if dns.error.is_some() || !dns.others.is_empty() => {
+                    names::write(f, &self.env, dns, &[])
+                }
+                _ => Ok(()),
+            };
         }
         let rows = self.hosts.iter().map(row_cells);
         let header = [
             "name",
+            "group",
             "number",
             "instance",
             "state",
             "type",
             "image",
-            "zone",
+            "az",
             "private ip",
             "public ip",
             "launched",
@@ -85,6 +101,9 @@ impl fmt::Display for Status {
                 f,
                 "\n* not the stack's image: `revert` puts a host back on it"
             )?;
+        }
+        if let Some(dns) = &self.dns {
+            names::write(f, &self.env, dns, &self.hosts)?;
         }
         Ok(())
     }
@@ -106,6 +125,7 @@ fn row_cells(h: &HostRow) -> Vec<String> {
     });
     vec![
         h.name.clone(),
+        h.group.clone(),
         h.number.to_string(),
         h.id.clone(),
         h.state.clone(),
@@ -151,11 +171,25 @@ pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
         }
         power::checks(&clients.ec2, &running).await
     };
-    let (image, checks) = tokio::try_join!(image, checks)?;
-    let rows = chosen
+    let outputs = stack.as_ref().map(|s| s.outputs.as_slice());
+    let (image, checks, looked) =
+        tokio::join!(image, checks, names::look(ctx, &clients, outputs, &hosts));
+    let (image, checks) = (image?, checks?);
+    let mut rows: Vec<HostRow> = chosen
         .iter()
         .map(|m| host_row(ctx, m, image.as_deref(), &checks))
         .collect();
+    // A zone that could not be read is reported, and fails the run after the rest is shown.
+    let (dns, failed) = match looked {
+        None => (None, None),
+        Some(Ok(looked)) => {
+            for (row, m) in rows.iter_mut().zip(&chosen) {
+                row.dns = looked.host(m);
+            }
+            (Some(looked.report(&chosen, selector.is_empty())), None)
+        }
+        Some(Err(e)) => (Some(names::unread(ctx, &e)), Some(e)),
+    };
     for i in &hosts.ungrouped {
         ctx.ui.warn(format!(
             "instance {} has the env's tags but no Group tag",
@@ -172,8 +206,9 @@ pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
         image,
         outputs: stack.map(|s| s.outputs).unwrap_or_default(),
         hosts: rows,
+        dns,
     });
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 fn host_row(
@@ -199,5 +234,6 @@ fn host_row(
         checks: (i.state == "running")
             .then(|| checks.get(&i.id).cloned())
             .flatten(),
+        dns: None,
     }
 }
