@@ -305,13 +305,38 @@ async fn a_zone_that_does_not_exist_is_bad_input() {
     create_zone(&moto, "example.internal").await;
     let p = Project::new(&moto.url);
     with_zone(&p, "nosuch.internal");
-    let run = p.manage(["staging", "dns"]).code(2);
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    let one_line = |run: common::Run| {
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].contains("dns.zone \"nosuch.internal\": no hosted zone"),
+            "{}",
+            errors[0]
+        );
+    };
+    one_line(p.manage(["staging", "dns"]).code(2));
+    // Commission and update stop before they change the stack.
+    one_line(
+        p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+            .code(2),
+    );
+    assert!(moto.stack_status("argos-staging").await.is_none());
+    with_zone(&p, "example.internal");
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    with_zone(&p, "nosuch.internal");
+    let run = p
+        .manage(["staging", "update", "--yes", "--no-deploy"])
+        .code(2);
     assert!(
-        errors[0].contains("dns.zone \"nosuch.internal\": no hosted zone"),
+        !run.stderr.contains("pushing the template"),
         "{}",
-        errors[0]
+        run.stderr
+    );
+    one_line(run);
+    assert_eq!(
+        moto.stack_status("argos-staging").await.as_deref(),
+        Some("CREATE_COMPLETE")
     );
 }
 

@@ -101,6 +101,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         deploy::preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
+    super::records::preflight(ctx, &clients).await?;
     let name = ctx.env.stack_name();
     match settle(ctx, &clients, Intent::Commission, stack_args, &[]).await? {
         Settled::Present(ready) => {

@@ -4,7 +4,7 @@
 use super::Ctx;
 use crate::aws::cloudformation::StackOutput;
 use crate::aws::Clients;
-use crate::config::DnsSettings;
+use crate::config::{DnsSettings, ZoneRef};
 use crate::dns::{sync, DnsHost, NameChange, Naming, Verb};
 use crate::error::Result;
 use crate::hosts::{self, Hosts};
@@ -135,6 +135,19 @@ pub async fn sync(
             Some(sync::apply(&clients.route53, &zone, &synced.changes, pacing(ctx)).await?);
     }
     Ok(Some(synced))
+}
+
+/// Before an action changes the stack: a `dns.zone` given by name must exist (exit 2 otherwise),
+/// so that a wrong zone stops the run before anything is created. A zone from a stack output
+/// can only be looked up once the stack has it.
+pub async fn preflight(ctx: &Ctx, clients: &Clients) -> Result<()> {
+    match &ctx.env.dns {
+        Some(settings) if matches!(settings.zone, ZoneRef::Name(_)) => {
+            sync::find_zone(&clients.route53, settings, None).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The step after an action that changed hosts: look at the hosts, sync, and say what changed

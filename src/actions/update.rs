@@ -136,6 +136,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         deploy::preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
+    super::records::preflight(ctx, &clients).await?;
     let stack = match settle(ctx, &clients, Intent::Update, &args.stack, &[]).await? {
         Settled::Present(stack) => stack,
         Settled::Previewed(_) => {
