@@ -179,17 +179,7 @@ pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
         .iter()
         .map(|m| host_row(ctx, m, image.as_deref(), &checks))
         .collect();
-    // A zone that could not be read is reported, and fails the run after the rest is shown.
-    let (dns, failed) = match looked {
-        None => (None, None),
-        Some(Ok(looked)) => {
-            for (row, m) in rows.iter_mut().zip(&chosen) {
-                row.dns = looked.host(m);
-            }
-            (Some(looked.report(&chosen, selector.is_empty())), None)
-        }
-        Some(Err(e)) => (Some(names::unread(ctx, &e)), Some(e)),
-    };
+    let (dns, failed) = names::attach(ctx, looked, &mut rows, &chosen, selector.is_empty());
     for i in &hosts.ungrouped {
         ctx.ui.warn(format!(
             "instance {} has the env's tags but no Group tag",

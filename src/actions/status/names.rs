@@ -71,13 +71,13 @@ pub async fn look(
 }
 
 impl Looked {
-    pub fn host(&self, m: &Machine) -> Option<NameCheck> {
+    fn host(&self, m: &Machine) -> Option<NameCheck> {
         self.view.at(&self.naming.host(&m.group, m.number))
     }
 
     /// The group names of the chosen hosts, and (with `all` of the env's hosts chosen) the
     /// env's names that belong to none of them.
-    pub fn report(&self, chosen: &[Machine], all: bool) -> StatusDns {
+    fn report(&self, chosen: &[Machine], all: bool) -> StatusDns {
         let mut groups: Vec<&str> = chosen.iter().map(|m| m.group.as_str()).collect();
         groups.sort_unstable();
         groups.dedup();
@@ -107,8 +107,30 @@ impl Looked {
     }
 }
 
+/// Put each chosen host's name on its row, and say what the zone holds for its groups. Names
+/// that could not be read are reported, and the error is returned to fail the run once the
+/// rest is shown.
+pub fn attach(
+    ctx: &Ctx,
+    looked: Option<Result<Looked>>,
+    rows: &mut [HostRow],
+    chosen: &[Machine],
+    all: bool,
+) -> (Option<StatusDns>, Option<Error>) {
+    match looked {
+        None => (None, None),
+        Some(Ok(looked)) => {
+            for (row, m) in rows.iter_mut().zip(chosen) {
+                row.dns = looked.host(m);
+            }
+            (Some(looked.report(chosen, all)), None)
+        }
+        Some(Err(e)) => (Some(unread(ctx, &e)), Some(e)),
+    }
+}
+
 /// What `status` says when the names could not be read: the error, never "no name".
-pub fn unread(ctx: &Ctx, e: &Error) -> StatusDns {
+fn unread(ctx: &Ctx, e: &Error) -> StatusDns {
     let zone = ctx.env.dns.as_ref().and_then(|s| match &s.zone {
         ZoneRef::Name(n) => Some(n.clone()),
         ZoneRef::Output(_) => None,
