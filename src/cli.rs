@@ -108,6 +108,8 @@ pub enum Action {
     Status(StatusArgs),
     /// The stack's recent events, failures first
     Events(EventsArgs),
+    /// Who commissioned, updated, deployed or acted on hosts, when, and how it ended (newest first)
+    History(HistoryArgs),
     /// Delete the env's stack and wait until it is gone
     Decommission(DecommissionArgs),
     /// Bring the env's Route53 names in step with its running hosts (shows the difference first)
@@ -377,6 +379,13 @@ pub struct EventsArgs {
     /// Only events since then: a duration back from now (90s, 30m, 2h, 1d) or a time (2026-05-01T10:00:00Z, 2026-05-01)
     #[arg(long, value_name = "WHEN", value_parser = parse_since)]
     pub since: Option<Since>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many runs to show, newest first
+    #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = crate::history::DEFAULT_COUNT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub limit: u16,
 }
 
 #[derive(Debug, Args)]

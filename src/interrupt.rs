@@ -54,7 +54,9 @@ pub fn install() {
                 return;
             }
             TRIGGERED.store(true, Ordering::SeqCst);
-            let lines = message();
+            let mut lines = message();
+            // The run goes on record as interrupted before its locks go.
+            lines.extend(crate::history::interrupted().await);
             let released = release_all().await;
             crate::ui::interrupted(&lines, &released);
             std::process::exit(130);

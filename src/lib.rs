@@ -9,12 +9,15 @@ pub mod config;
 pub mod dns;
 pub mod error;
 pub mod formation;
+pub mod git;
+pub mod history;
 pub mod hosts;
 pub mod image;
 pub mod interrupt;
 pub mod known_hosts;
 pub mod lock;
 pub mod names;
+pub mod preflight;
 pub mod process;
 pub mod since;
 pub mod ssh;
@@ -63,6 +66,7 @@ pub fn lock_for(action: &Action) -> &'static [Scope] {
         | Action::Ssh(_)
         | Action::Status(_)
         | Action::Events(_)
+        | Action::History(_)
         | Action::Unlock(_)
         | Action::Init(_)
         | Action::Completions { .. }
@@ -86,6 +90,7 @@ pub fn action_name(action: &Action) -> &'static str {
         Action::Ssh(_) => "ssh",
         Action::Status(_) => "status",
         Action::Events(_) => "events",
+        Action::History(_) => "history",
         Action::Decommission(_) => "decommission",
         Action::Unlock(_) => "unlock",
         Action::Dns => "dns",
@@ -219,17 +224,39 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
             lock_for(&cli.action)
         },
     };
-    match cli.action {
-        Action::Validate => actions::validate::run(&ctx).await,
-        Action::Template => actions::template::run(&ctx).await,
+    let recorded = !g.dry_run && records_history(&cli.action);
+    if recorded {
+        history::begin(history::Start {
+            action: ctx.action,
+            app: ctx.env.app(),
+            env: &ctx.env.name,
+            bucket: &ctx.env.config.bucket,
+            playbooks: &ctx.env.config.playbooks,
+            options: history_options(&cli.action),
+        })
+        .await;
+    }
+    let result = run_action(cli.action, &ctx).await;
+    if recorded {
+        if let Some(warning) = history::finish(&result).await {
+            ctx.ui.warn(warning);
+        }
+    }
+    result
+}
+
+async fn run_action(action: Action, ctx: &Ctx) -> Result<()> {
+    match action {
+        Action::Validate => actions::validate::run(ctx).await,
+        Action::Template => actions::template::run(ctx).await,
         Action::Config {
             command: ConfigCommand::Push { name },
-        } => actions::push::run(&ctx, name.as_deref()).await,
+        } => actions::push::run(ctx, name.as_deref()).await,
         Action::Commission(a) => {
-            actions::commission::run(&ctx, a.no_deploy, a.no_bake, &a.stack.into()).await
+            actions::commission::run(ctx, a.no_deploy, a.no_bake, &a.stack.into()).await
         }
-        Action::Bake(a) => actions::bake::run(&ctx, a.rebake).await,
-        Action::Clean(a) => actions::clean::run(&ctx, a.keep_latest).await,
+        Action::Bake(a) => actions::bake::run(ctx, a.rebake).await,
+        Action::Clean(a) => actions::clean::run(ctx, a.keep_latest).await,
         Action::Deploy(a) => {
             let pass = actions::deploy::Passthrough {
                 extra_vars: a.extra_vars,
@@ -238,37 +265,36 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
                 tags: a.tags,
             };
             let selector = a.select.selector(a.host.as_deref());
-            actions::deploy::run(&ctx, &selector, a.parallel.into(), &pass).await
+            actions::deploy::run(ctx, &selector, a.parallel.into(), &pass).await
         }
-        Action::Inventory(a) => actions::inventory::run(&ctx, a.host.as_deref(), a.script).await,
+        Action::Inventory(a) => actions::inventory::run(ctx, a.host.as_deref(), a.script).await,
         Action::Exec(a) => {
             let selector = a.select.selector(a.host.as_deref());
-            actions::exec::run(&ctx, &selector, &a.command).await
+            actions::exec::run(ctx, &selector, &a.command).await
         }
         Action::Ssh(a) => {
             let flags = a.select.selector(None);
-            actions::ssh::run(&ctx, a.target.as_deref(), a.number, &flags, a.print).await
+            actions::ssh::run(ctx, a.target.as_deref(), a.number, &flags, a.print).await
         }
-        Action::Status(a) => {
-            actions::status::run(&ctx, &a.select.selector(a.host.as_deref())).await
-        }
-        Action::Events(a) => actions::events::run(&ctx, a.limit, a.since).await,
-        Action::Decommission(a) => actions::decommission::run(&ctx, &a.into()).await,
-        Action::Update(a) => actions::update::run(&ctx, &a.into()).await,
-        Action::Dns => actions::dns::run(&ctx).await,
-        Action::Start(a) => actions::hostops::start::run(&ctx, &a.choice()).await,
-        Action::Stop(a) => actions::hostops::stop::run(&ctx, &a.choice()).await,
-        Action::Reboot(a) => actions::hostops::reboot::run(&ctx, &a.choice()).await,
+        Action::Status(a) => actions::status::run(ctx, &a.select.selector(a.host.as_deref())).await,
+        Action::Events(a) => actions::events::run(ctx, a.limit, a.since).await,
+        Action::History(a) => actions::history::run(ctx, a.limit.into()).await,
+        Action::Decommission(a) => actions::decommission::run(ctx, &a.into()).await,
+        Action::Update(a) => actions::update::run(ctx, &a.into()).await,
+        Action::Dns => actions::dns::run(ctx).await,
+        Action::Start(a) => actions::hostops::start::run(ctx, &a.choice()).await,
+        Action::Stop(a) => actions::hostops::stop::run(ctx, &a.choice()).await,
+        Action::Reboot(a) => actions::hostops::reboot::run(ctx, &a.choice()).await,
         Action::Terminate(a) => {
-            actions::hostops::terminate::run(&ctx, &a.hosts.choice(), a.force).await
+            actions::hostops::terminate::run(ctx, &a.hosts.choice(), a.force).await
         }
         Action::Revert(a) => {
-            actions::hostops::revert::run(&ctx, &a.hosts.choice(), a.force, a.no_deploy).await
+            actions::hostops::revert::run(ctx, &a.hosts.choice(), a.force, a.no_deploy).await
         }
         top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
             top_level(top, &ctx.ui)
         }
-        Action::Unlock(a) => actions::unlock::run(&ctx, a.app).await,
+        Action::Unlock(a) => actions::unlock::run(ctx, a.app).await,
     }
 }
 
@@ -315,6 +341,82 @@ fn check_endpoint_variable() -> Result<()> {
     }
 }
 
+/// Actions whose runs go in the env's history (see `history`): what changes the env's stack or
+/// hosts. Exhaustive on purpose, like `lock_for`.
+pub fn records_history(action: &Action) -> bool {
+    match action {
+        Action::Commission(_)
+        | Action::Update(_)
+        | Action::Deploy(_)
+        | Action::Decommission(_)
+        | Action::Start(_)
+        | Action::Stop(_)
+        | Action::Reboot(_)
+        | Action::Terminate(_)
+        | Action::Revert(_) => true,
+        Action::Init(_)
+        | Action::Completions { .. }
+        | Action::Man
+        | Action::Validate
+        | Action::Template
+        | Action::Config { .. }
+        | Action::Bake(_)
+        | Action::Clean(_)
+        | Action::Inventory(_)
+        | Action::Exec(_)
+        | Action::Ssh(_)
+        | Action::Status(_)
+        | Action::Events(_)
+        | Action::History(_)
+        | Action::Dns
+        | Action::Unlock(_) => false,
+    }
+}
+
+/// The flags that change what a recorded action does, for its history record. Never a value
+/// that may be secret: `-e NAME=VALUE` is recorded as `-e NAME`.
+fn history_options(action: &Action) -> Vec<String> {
+    let flag = |on: bool, name: &str| on.then(|| name.to_owned());
+    match action {
+        Action::Deploy(a) => [flag(a.check, "--check"), flag(a.diff, "--diff")]
+            .into_iter()
+            .flatten()
+            .chain(a.tags.iter().map(|t| format!("--tags {t}")))
+            .chain(
+                a.extra_vars
+                    .iter()
+                    .map(|kv| format!("-e {}", kv.split_once('=').map_or(kv.as_str(), |(k, _)| k))),
+            )
+            .collect(),
+        Action::Commission(a) => [
+            flag(a.no_deploy, "--no-deploy"),
+            flag(a.no_bake, "--no-bake"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Action::Update(a) => [
+            flag(a.no_deploy, "--no-deploy"),
+            flag(a.no_bake, "--no-bake"),
+            flag(a.allow_replace, "--allow-replace"),
+            a.image.as_ref().map(|i| format!("--image {i}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        Action::Decommission(a) => [flag(a.with_image, "--with-image"), flag(a.force, "--force")]
+            .into_iter()
+            .flatten()
+            .collect(),
+        Action::Terminate(a) => flag(a.force, "--force").into_iter().collect(),
+        Action::Revert(a) => [flag(a.force, "--force"), flag(a.no_deploy, "--no-deploy")]
+            .into_iter()
+            .flatten()
+            .collect(),
+        _ => vec![],
+    }
+}
+
 /// Actions that change something in the account (or on its hosts): each names the account and
 /// region first. Read-only and local actions do not.
 pub fn changes_aws(action: &Action) -> bool {
@@ -327,7 +429,8 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Inventory(_)
         | Action::Ssh(_)
         | Action::Status(_)
-        | Action::Events(_) => false,
+        | Action::Events(_)
+        | Action::History(_) => false,
         Action::Config { .. }
         | Action::Commission(_)
         | Action::Bake(_)

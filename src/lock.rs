@@ -66,9 +66,7 @@ impl Holder {
             .and_then(|b| since.checked_add_signed(b))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         Holder {
-            user: std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
+            user: user_name(),
             host: host_name(),
             pid,
             pid_start: process_start(pid),
@@ -238,7 +236,15 @@ pub fn is_held(scope: Scope) -> bool {
     registry().held.iter().any(|h| h.scope == scope)
 }
 
-fn host_name() -> String {
+/// The operator's login name (`USER`, else `LOGNAME`).
+pub fn user_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .ok()

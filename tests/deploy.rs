@@ -113,6 +113,25 @@ fn commission_deploys_real_hosts_and_a_second_deploy_changes_nothing() {
         "second deploy changed something:\n{}",
         again.stderr
     );
+
+    // Both runs are in the env's history, newest first, with the hosts they deployed to.
+    let history = p.manage(["staging", "history", "-o", "json"]).ok().json();
+    let records = history["records"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("deploy", "ok"), ("commission", "ok")], "{history}");
+    let names = serde_json::json!([
+        "argos-staging-app-0",
+        "argos-staging-worker-0",
+        "argos-staging-worker-1"
+    ]);
+    for r in records {
+        assert_eq!(r["hosts"], names, "{r}");
+        assert_eq!(r["groups"], serde_json::json!(["app", "worker"]), "{r}");
+        assert_eq!(r["images"].as_array().unwrap().len(), 1, "{r}");
+    }
     hosts.stop_and_check();
 }
 

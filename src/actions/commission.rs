@@ -117,6 +117,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     let would_bake = ctx.dry_run && !no_bake && bake::newest_image(ctx, &clients).await?.is_none();
     let image_id = bake::image_for(ctx, &clients, no_bake).await?;
     let formation = formation.with_image(&ctx.env, &image_id);
+    crate::history::note_image(&image_id);
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     if ctx.dry_run {
         let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;

@@ -109,10 +109,7 @@ fn playbook_vars(
 
 /// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
-    process::find(
-        "ansible-playbook",
-        "install Ansible (pip install ansible-core)",
-    )?;
+    crate::preflight::ansible()?;
     let dir = &ctx.env.config.playbooks;
     if !dir.is_dir() {
         return Err(Error::input(format!(
@@ -182,6 +179,13 @@ pub async fn deploy(
         }
         return Ok(());
     }
+    crate::history::note_hosts(chosen.iter().map(|h| {
+        (
+            h.name.as_str(),
+            h.group.as_str(),
+            h.instance.image_id.as_deref(),
+        )
+    }));
     reach.prepare(ctx, &chosen).await?;
     let inventory = Inventory::new(
         reach.hosts.clone(),

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod env_image;
 pub mod events;
 pub mod exec;
+pub mod history;
 pub mod hostops;
 pub mod image_stack;
 pub mod init;
@@ -54,6 +55,7 @@ impl Ctx {
     /// this far. Takes the action's locks (none for a dry run or a read-only action).
     pub async fn clients(&self) -> Result<Clients> {
         let clients = Clients::new(&self.target).await?;
+        let mut arn = None;
         if self.announce
             && !self
                 .announced
@@ -64,10 +66,13 @@ impl Ctx {
                 "account {} ({}), region {}",
                 who.account, who.arn, clients.region
             ));
+            arn = Some(who.arn);
         }
         for scope in self.locks {
             self.hold(*scope, &clients).await?;
         }
+        // Holding its locks, the run goes on record (when its action keeps a history).
+        crate::history::reached(&self.target, &clients.s3, arn.as_deref());
         Ok(clients)
     }
 

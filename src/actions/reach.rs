@@ -24,41 +24,9 @@ pub struct Reach {
 /// (ssh itself refuses a key that group or others may read), and Session
 /// Manager's programs are there when the transport is ssm.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
-    crate::process::find(
-        "ssh",
-        "install OpenSSH's client (apt-get install openssh-client)",
-    )?;
-    if ctx.env.config.transport == crate::config::Transport::Ssm {
-        let why = "\"transport\": \"ssm\" needs it";
-        crate::process::find(
-            "aws",
-            &format!("{why}: install the AWS CLI v2 (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html)"),
-        )?;
-        crate::process::find(
-            "session-manager-plugin",
-            &format!("{why}: install the Session Manager plugin (https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html)"),
-        )?;
-    }
-    use std::os::unix::fs::PermissionsExt;
-    if let Some(key) = &ctx.env.config.ssh_key_file {
-        let config = ctx.env.config.path.display();
-        if !key.is_file() {
-            return Err(Error::input(format!(
-                "{config}: key \"ssh_key_file\": {} not found",
-                key.display()
-            )));
-        }
-        let mode = std::fs::metadata(key)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0);
-        if mode & 0o077 != 0 {
-            return Err(Error::input(format!(
-                "{config}: key \"ssh_key_file\": {} has mode {mode:04o}, readable by group or others: run chmod 600 {}",
-                key.display(),
-                key.display()
-            )));
-        }
-    }
+    crate::preflight::ssh_client()?;
+    crate::preflight::transport_tools(&ctx.env.config)?;
+    crate::preflight::key_file(&ctx.env.config)?;
     Ok(())
 }
 

@@ -159,6 +159,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     )
     .await?;
     let formation = formation.with_image(&ctx.env, &image.image_id);
+    crate::history::note_image(&image.image_id);
     let parameters = formation.resolved_parameters()?;
     let template_url = store_template(ctx, &clients, &formation).await?;
     let secret = formation.secret_names(&ctx.env);

@@ -214,3 +214,42 @@ pub async fn delete_object(s3: &Client, bucket: &str, key: &str) -> Result<()> {
         .map_err(aws(format!("deleting s3://{bucket}/{key}")))?;
     Ok(())
 }
+
+/// The keys under `prefix` in S3's order (ascending), at most `max`: one ListObjectsV2 page
+/// per 1000 keys. None when the bucket does not exist.
+pub async fn list_keys(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    max: usize,
+) -> Result<Option<Vec<String>>> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    while keys.len() < max {
+        let page = (max - keys.len()).min(1000) as i32;
+        let out = match s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(page)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("NoSuchBucket") => return Ok(None),
+            Err(e) => return Err(aws(format!("listing s3://{bucket}/{prefix}"))(e)),
+        };
+        keys.extend(
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
+        match out.next_continuation_token() {
+            Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    keys.truncate(max);
+    Ok(Some(keys))
+}

@@ -202,6 +202,17 @@ where
                 who.join(", ")
             ));
         }
+        let named: Vec<(String, &Machine)> = batch
+            .iter()
+            .map(|m| (m.name(ctx.env.app(), &ctx.env.name), m))
+            .collect();
+        crate::history::note_hosts(named.iter().map(|(name, m)| {
+            (
+                name.as_str(),
+                m.group.as_str(),
+                m.instance.image_id.as_deref(),
+            )
+        }));
         match step(batch.clone()).await {
             Ok(now) => {
                 summary.record(ctx, batch, &now);

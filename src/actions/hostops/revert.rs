@@ -24,6 +24,7 @@ pub async fn run(ctx: &Ctx, choice: &Choice, force: bool, no_deploy: bool) -> Re
     }
     let clients = ctx.clients().await?;
     let image = stack_image(ctx, &clients).await?;
+    crate::history::note_image(&image);
     let plan = super::plan(ctx, &clients, &choice.selector, |state| match state {
         "running" => None,
         other => Some(format!("is {other}; start it first")),
