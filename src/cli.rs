@@ -11,13 +11,13 @@ use std::path::PathBuf;
     name = "manage",
     version = crate::VERSION,
     about = "Commission, deploy, update and decommission whole application environments on AWS",
-    override_usage = "manage <ENV> <ACTION> [OPTIONS]\n       manage init|completions|man [ARGS]",
+    override_usage = "manage <ENV> <ACTION> [OPTIONS]\n       manage init|completions|man|doctor [ARGS]",
     subcommand_value_name = "ACTION",
     subcommand_help_heading = "Actions",
     after_help = "Examples:\n  manage init shop\n  manage staging validate\n  manage staging commission\n  manage production status -o json\n  manage staging decommission --yes\n\nColour only on a terminal; NO_COLOR=1 turns it off."
 )]
 pub struct Cli {
-    /// The environment: staging, production, pr-142, ... (none for init, completions, man)
+    /// The environment: staging, production, pr-142, ... (none for init, completions, man; doctor either way)
     #[arg(value_name = "ENV")]
     pub env: Option<String>,
     #[command(subcommand)]
@@ -79,6 +79,8 @@ pub enum Action {
     },
     /// Print the man page (no ENV)
     Man,
+    /// Check this machine, the config and the AWS account (with ENV: also the key pair and base AMI)
+    Doctor,
     /// Merge the fragments and check them, with no AWS call
     Validate,
     /// Print the merged template for this env
@@ -178,13 +180,21 @@ pub struct TerminateArgs {
     pub force: bool,
 }
 
+/// Whether an action takes the <ENV> argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvUse {
+    Required,
+    Optional,
+    None,
+}
+
 impl Action {
-    /// Commands that work without an env (and take none).
-    pub fn needs_env(&self) -> bool {
-        !matches!(
-            self,
-            Action::Init(_) | Action::Completions { .. } | Action::Man
-        )
+    pub fn env_use(&self) -> EnvUse {
+        match self {
+            Action::Init(_) | Action::Completions { .. } | Action::Man => EnvUse::None,
+            Action::Doctor => EnvUse::Optional,
+            _ => EnvUse::Required,
+        }
     }
 }
 

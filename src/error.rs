@@ -39,6 +39,13 @@ pub enum Error {
     /// A local program or file operation failed (exit 1).
     #[error("{0}")]
     Local(String),
+    /// `doctor` found problems; each was printed with what to do (exit 1).
+    #[error("{failed} of {total} checks failed{}: see the lines above for what to do", if *skipped > 0 { format!(" ({skipped} skipped)") } else { String::new() })]
+    Checks {
+        failed: usize,
+        skipped: usize,
+        total: usize,
+    },
     /// A child program (Ansible, ssh) failed: its exit code passes through. `hint` says what
     /// to do next, when there is something to say.
     #[error("{what} failed with exit code {code}{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
@@ -55,7 +62,7 @@ impl Error {
             Error::Input(_) | Error::Template(_) | Error::Invalid(_) => 2,
             Error::Refused(_) => 3,
             Error::Timeout { .. } => 4,
-            Error::StackFailed(_) | Error::Aws(_) | Error::Local(_) => 1,
+            Error::StackFailed(_) | Error::Aws(_) | Error::Local(_) | Error::Checks { .. } => 1,
             Error::Child { code, .. } => *code,
         }
     }

@@ -70,7 +70,8 @@ pub fn lock_for(action: &Action) -> &'static [Scope] {
         | Action::Unlock(_)
         | Action::Init(_)
         | Action::Completions { .. }
-        | Action::Man => &[],
+        | Action::Man
+        | Action::Doctor => &[],
     }
 }
 
@@ -102,6 +103,7 @@ pub fn action_name(action: &Action) -> &'static str {
         Action::Init(_) => "init",
         Action::Completions { .. } => "completions",
         Action::Man => "man",
+        Action::Doctor => "doctor",
     }
 }
 
@@ -116,7 +118,7 @@ pub fn run() -> i32 {
     if let Err(e) = check_env_argument(&cli) {
         return usage_error(e);
     }
-    if !cli.action.needs_env() {
+    if cli.action.env_use() == cli::EnvUse::None {
         return match top_level(cli.action, &ui) {
             Ok(()) => 0,
             Err(e) => {
@@ -168,12 +170,12 @@ pub fn run() -> i32 {
 /// An env action needs <ENV>; a top-level command (init, completions, man) takes none.
 fn check_env_argument(cli: &Cli) -> std::result::Result<(), clap::Error> {
     use clap::error::ErrorKind;
-    match (&cli.env, cli.action.needs_env()) {
-        (None, true) => Err(Cli::command().error(
+    match (&cli.env, cli.action.env_use()) {
+        (None, cli::EnvUse::Required) => Err(Cli::command().error(
             ErrorKind::MissingRequiredArgument,
             "the following required arguments were not provided:\n  <ENV>",
         )),
-        (Some(env), false) => Err(Cli::command().error(
+        (Some(env), cli::EnvUse::None) => Err(Cli::command().error(
             ErrorKind::UnknownArgument,
             format!("unexpected argument '{env}': this command takes no <ENV>"),
         )),
@@ -197,6 +199,21 @@ fn top_level(action: Action, ui: &Ui) -> Result<()> {
 
 async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
     let g = cli.global;
+    if let Action::Doctor = cli.action {
+        // Doctor checks the config and the AWS settings itself, one line each.
+        let inputs = actions::doctor::Inputs {
+            config: g.config,
+            env: cli.env,
+            params: g.params,
+            target: aws::Target {
+                region: g.region,
+                config_region: None,
+                profile: g.profile,
+                endpoint_url: g.endpoint_url,
+            },
+        };
+        return actions::doctor::run(inputs, &ui).await;
+    }
     check_endpoint_variable()?;
     let config = Config::load(&g.config)?;
     let env_name = cli.env.unwrap_or_default();
@@ -291,7 +308,7 @@ async fn run_action(action: Action, ctx: &Ctx) -> Result<()> {
         Action::Revert(a) => {
             actions::hostops::revert::run(ctx, &a.hosts.choice(), a.force, a.no_deploy).await
         }
-        top @ (Action::Init(_) | Action::Completions { .. } | Action::Man) => {
+        top @ (Action::Init(_) | Action::Completions { .. } | Action::Man | Action::Doctor) => {
             top_level(top, &ctx.ui)
         }
         Action::Unlock(a) => actions::unlock::run(ctx, a.app).await,
@@ -357,6 +374,7 @@ pub fn records_history(action: &Action) -> bool {
         Action::Init(_)
         | Action::Completions { .. }
         | Action::Man
+        | Action::Doctor
         | Action::Validate
         | Action::Template
         | Action::Config { .. }
@@ -424,6 +442,7 @@ pub fn changes_aws(action: &Action) -> bool {
         Action::Init(_)
         | Action::Completions { .. }
         | Action::Man
+        | Action::Doctor
         | Action::Validate
         | Action::Template
         | Action::Inventory(_)

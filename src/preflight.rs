@@ -48,7 +48,7 @@ pub fn key_file(config: &Config) -> Result<Option<(PathBuf, u32)>> {
     let path = config.path.display();
     if !key.is_file() {
         return Err(Error::input(format!(
-            "{path}: key \"ssh_key_file\": {} not found",
+            "{path}: key \"ssh_key_file\": {} not found: put the private key of the hosts' key pair there (chmod 600), or change \"ssh_key_file\"",
             key.display()
         )));
     }

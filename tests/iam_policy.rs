@@ -31,6 +31,7 @@ fn iam_action(client: &str, op: &str) -> String {
         ("s3", "put_public_access_block") => s3("PutBucketPublicAccessBlock"),
         ("s3", "get_public_access_block") => s3("GetBucketPublicAccessBlock"),
         ("s3", "put_bucket_encryption") => s3("PutEncryptionConfiguration"),
+        ("s3", "get_bucket_encryption") => s3("GetEncryptionConfiguration"),
         ("s3", "list_object_versions") => s3("ListBucketVersions"),
         _ => format!("{service}:{camel}"),
     }

@@ -6,6 +6,7 @@ pub mod commission;
 pub mod decommission;
 pub mod deploy;
 pub mod dns;
+pub mod doctor;
 pub mod env_image;
 pub mod events;
 pub mod exec;

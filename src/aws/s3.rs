@@ -141,6 +141,21 @@ pub async fn public_access_blocked(s3: &Client, bucket: &str) -> Result<bool> {
     }
 }
 
+/// The bucket's default encryption (`AES256`, `aws:kms`, ...), or None when it has none.
+pub async fn default_encryption(s3: &Client, bucket: &str) -> Result<Option<String>> {
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => Ok(out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_owned())),
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(None),
+        Err(e) => Err(aws(format!(
+            "reading the default encryption of bucket {bucket}"
+        ))(e)),
+    }
+}
+
 /// The precondition of a conditional write.
 pub enum Condition<'a> {
     /// Only if no object has the key (`If-None-Match: *`).

@@ -117,11 +117,10 @@ pub async fn sdk_config(target: &Target) -> Result<(SdkConfig, String)> {
         loader = loader.endpoint_url(url);
     }
     let shared = loader.load().await;
-    let region = shared.region().map(|r| r.to_string()).ok_or_else(|| {
-        Error::input(
-            "no AWS region: set \"region\" in config.json, pass --region, or set AWS_REGION",
-        )
-    })?;
+    let region = shared
+        .region()
+        .map(|r| r.to_string())
+        .ok_or_else(no_region)?;
     check_region(&region, "the AWS region from AWS_REGION or the profile")?;
     let _ = ENDPOINT.set(match &endpoint {
         Some((url, from)) => format!("{url} ({from})"),
@@ -129,6 +128,27 @@ pub async fn sdk_config(target: &Target) -> Result<(SdkConfig, String)> {
     });
     check_credentials(&shared, profile.as_deref()).await?;
     Ok((shared, region))
+}
+
+/// The region the clients will use, checked, without loading credentials (`doctor`'s own line).
+pub async fn region(target: &Target) -> Result<String> {
+    if let Some(region) = &target.region {
+        check_region(region, "--region")?;
+    }
+    if let Some(region) = &target.config_region {
+        check_region(region, "config.json: \"region\"")?;
+    }
+    let region = region_chain(target)
+        .region()
+        .await
+        .map(|r| r.to_string())
+        .ok_or_else(no_region)?;
+    check_region(&region, "the AWS region from AWS_REGION or the profile")?;
+    Ok(region)
+}
+
+fn no_region() -> Error {
+    Error::input("no AWS region: set \"region\" in config.json, pass --region, or set AWS_REGION")
 }
 
 /// `--region`, then `AWS_REGION`/`AWS_DEFAULT_REGION`, then the profile, then config.json,

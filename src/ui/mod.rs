@@ -2,9 +2,11 @@
 //! stderr, results on stdout (text or JSON), and confirmations on the terminal.
 
 pub mod changes;
+mod checklist;
 mod progress;
 mod table;
 
+pub use checklist::{checklist, Mark};
 pub use progress::StackProgress;
 pub use table::table;
 

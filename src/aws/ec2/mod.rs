@@ -192,6 +192,20 @@ pub async fn image_by_id(ec2: &Client, id: &str) -> Result<Option<Image>> {
     }
 }
 
+/// Does the key pair exist in this region?
+pub async fn key_pair_exists(ec2: &Client, name: &str) -> Result<bool> {
+    match ec2.describe_key_pairs().key_names(name).send().await {
+        Ok(out) => Ok(!out.key_pairs().is_empty()),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("InvalidKeyPair.NotFound") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws(format!("describing key pair {name}"))(e)),
+    }
+}
+
 fn to_image(i: &aws_sdk_ec2::types::Image) -> Image {
     Image {
         id: i.image_id().unwrap_or_default().to_owned(),
