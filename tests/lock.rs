@@ -268,7 +268,29 @@ async fn ctrl_c_during_a_wait_says_what_goes_on_releases_the_lock_and_exits_130(
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The template goes up once the lock is held: the run is under way (and on record).
+    let s3 = moto.s3().await;
+    loop {
+        let listed = s3
+            .list_objects_v2()
+            .bucket("argos-cfn-templates")
+            .prefix("argos/staging/")
+            .send()
+            .await
+            .unwrap();
+        if listed
+            .contents()
+            .iter()
+            .any(|o| !o.key().unwrap().contains("/history/"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the template never went up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     unsafe_sigint(child.id());
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -286,6 +308,25 @@ async fn ctrl_c_during_a_wait_says_what_goes_on_releases_the_lock_and_exits_130(
     // The rerun finishes the job.
     p.manage(["staging", "commission", "--no-bake", "--no-deploy"])
         .ok();
+    // Both runs are in the history: the interrupted one (exit 130), then the one that finished.
+    let history = p.manage(["staging", "history", "-o", "json"]).ok().json();
+    let seen: Vec<(&str, &str, i64)> = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["result"].as_str().unwrap(),
+                r["exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("commission", "ok", 0), ("commission", "interrupted", 130)],
+        "{history}"
+    );
     assert_eq!(
         moto.stack_status("argos-staging").await.as_deref(),
         Some("CREATE_COMPLETE")
