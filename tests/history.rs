@@ -139,6 +139,16 @@ async fn commission_and_host_actions_are_recorded_and_listed_newest_first() {
         lines[4].contains("stop: ") && lines[4].contains("not confirmed"),
         "{text}"
     );
+
+    // The history outlives the env: a decommission is recorded too, and listed after it.
+    p.manage(["staging", "decommission", "--yes"]).ok();
+    let after = history(&p, &[]);
+    assert_eq!(after.len(), 4);
+    assert_eq!(
+        (after[0]["action"].as_str(), after[0]["result"].as_str()),
+        (Some("decommission"), Some("ok"))
+    );
+    assert_eq!(after[1..], records[..]);
 }
 
 #[test]
