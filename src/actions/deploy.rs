@@ -109,7 +109,10 @@ fn playbook_vars(
 
 /// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
-    crate::preflight::ansible()?;
+    process::find(
+        "ansible-playbook",
+        "install Ansible (pip install ansible-core)",
+    )?;
     let dir = &ctx.env.config.playbooks;
     if !dir.is_dir() {
         return Err(Error::input(format!(
@@ -179,13 +182,6 @@ pub async fn deploy(
         }
         return Ok(());
     }
-    crate::history::note_hosts(chosen.iter().map(|h| {
-        (
-            h.name.as_str(),
-            h.group.as_str(),
-            h.instance.image_id.as_deref(),
-        )
-    }));
     reach.prepare(ctx, &chosen).await?;
     let inventory = Inventory::new(
         reach.hosts.clone(),

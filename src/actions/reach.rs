@@ -101,8 +101,16 @@ impl Reach {
         Ok(chosen)
     }
 
-    /// Forget the keys of replaced hosts, then wait until `chosen` answer on SSH.
+    /// Forget the keys of replaced hosts, then wait until `chosen` answer on SSH. The chosen
+    /// hosts go on the run's history record (deploy keeps one).
     pub async fn prepare(&self, ctx: &Ctx, chosen: &[Host]) -> Result<()> {
+        crate::history::note_hosts(chosen.iter().map(|h| {
+            (
+                h.name.as_str(),
+                h.group.as_str(),
+                h.instance.image_id.as_deref(),
+            )
+        }));
         self.known.forget_reused(&self.hosts).await?;
         ctx.ui
             .step(format!("waiting for SSH on {} host(s)", chosen.len()));
