@@ -192,3 +192,35 @@ fn a_failed_deploy_is_recorded_with_its_error_line_and_exit_code() {
         "{text}"
     );
 }
+
+#[test]
+fn a_history_record_that_cannot_be_written_is_a_warning_and_the_action_keeps_its_exit_code() {
+    let moto = Moto::start();
+    // Every request for a history object is refused (403); everything else goes through.
+    let proxy = common::proxy::FaultProxy::failing_only(&moto.url, "denied", "/history/");
+    let p = Project::new(&proxy.url);
+    let run = p
+        .manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let warnings: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].starts_with("warning: could not record this run in the history (s3://argos-cfn-templates/argos/staging/history/")
+            && warnings[0].contains("AccessDenied"),
+        "{}",
+        warnings[0]
+    );
+    assert!(run.error_lines().is_empty(), "{}", run.stderr);
+    // The lock is released all the same.
+    let lock = p.manage(["staging", "unlock", "--yes"]).ok();
+    assert!(
+        lock.stdout.contains("no lock") || lock.stderr.contains("no lock"),
+        "{}{}",
+        lock.stdout,
+        lock.stderr
+    );
+}

@@ -29,7 +29,7 @@ struct Cli {
     rate: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Fault kinds to draw from: throttle, 500, 503, reset, delay
+    /// Fault kinds to draw from: throttle, 500, 503, reset, delay, denied (403 AccessDenied)
     #[arg(
         long,
         value_delimiter = ',',
@@ -39,6 +39,9 @@ struct Cli {
     /// Longest delay of a `delay` fault, in milliseconds
     #[arg(long, default_value_t = 800)]
     max_delay_ms: u64,
+    /// Fail only requests whose request line (method and path) contains this text
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 }
 
 #[derive(Default)]
@@ -105,9 +108,18 @@ enum Fault {
     Unavailable,
     Reset,
     Delay(Duration),
+    Denied,
 }
 
-fn pick(cli: &Cli, rng: &Mutex<Rng>) -> Fault {
+fn pick(cli: &Cli, rng: &Mutex<Rng>, req: &Request) -> Fault {
+    let line = req.head.lines().next().unwrap_or_default();
+    if cli
+        .only
+        .as_ref()
+        .is_some_and(|text| !line.contains(text.as_str()))
+    {
+        return Fault::None;
+    }
     let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
     if cli.kinds.is_empty() || rng.unit() >= cli.rate {
         return Fault::None;
@@ -118,6 +130,7 @@ fn pick(cli: &Cli, rng: &Mutex<Rng>) -> Fault {
         "500" => Fault::Internal,
         "503" => Fault::Unavailable,
         "reset" => Fault::Reset,
+        "denied" => Fault::Denied,
         _ => Fault::Delay(Duration::from_millis(rng.next() % cli.max_delay_ms.max(1))),
     }
 }
@@ -232,7 +245,7 @@ async fn serve(
         return respond(conn.get_mut(), 200, "application/json", &body).await;
     }
     stats.requests.fetch_add(1, Ordering::SeqCst);
-    let fault = pick(cli, rng);
+    let fault = pick(cli, rng, &req);
     if !matches!(fault, Fault::None) {
         stats.faults.fetch_add(1, Ordering::SeqCst);
     }
@@ -268,6 +281,10 @@ async fn serve(
                 "Service is unable to handle request.",
             );
             return respond(conn.get_mut(), 503, content_type(json), &body).await;
+        }
+        Fault::Denied => {
+            let body = error_body(&service, json, "AccessDenied", "Access Denied");
+            return respond(conn.get_mut(), 403, content_type(json), &body).await;
         }
         Fault::Delay(d) => tokio::time::sleep(d).await,
         Fault::None => {}

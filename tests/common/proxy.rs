@@ -31,6 +31,22 @@ impl FaultProxy {
         kinds: &str,
         max_delay_ms: u64,
     ) -> Self {
+        Self::spawn(upstream, rate, seed, kinds, max_delay_ms, None)
+    }
+
+    /// Fail every request whose request line contains `only` with `kinds`; forward the rest.
+    pub fn failing_only(upstream: &str, kinds: &str, only: &str) -> Self {
+        Self::spawn(upstream, 1.0, 1, kinds, 800, Some(only))
+    }
+
+    fn spawn(
+        upstream: &str,
+        rate: f64,
+        seed: u64,
+        kinds: &str,
+        max_delay_ms: u64,
+        only: Option<&str>,
+    ) -> Self {
         let bin = std::env::current_exe()
             .unwrap()
             .parent()
@@ -51,6 +67,9 @@ impl FaultProxy {
             .stderr(Stdio::inherit());
         if !kinds.is_empty() {
             cmd.args(["--kinds", kinds]);
+        }
+        if let Some(only) = only {
+            cmd.args(["--only", only]);
         }
         let mut child = cmd.spawn().expect("start faultproxy");
         let mut line = String::new();
