@@ -167,7 +167,8 @@ pub fn run() -> i32 {
     }
 }
 
-/// An env action needs <ENV>; a top-level command (init, completions, man) takes none.
+/// An env action needs <ENV>; a top-level command (init, completions, man) takes none; doctor
+/// takes one or none.
 fn check_env_argument(cli: &Cli) -> std::result::Result<(), clap::Error> {
     use clap::error::ErrorKind;
     match (&cli.env, cli.action.env_use()) {

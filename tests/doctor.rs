@@ -205,6 +205,29 @@ async fn each_problem_has_its_own_fail_line_and_every_check_still_runs() {
         c["address"] = "private_ip".into();
     });
 
+    // A bastion in ssh_args: the transport names it, and needs ssh.
+    p.edit_config(|c| c["ssh_args"] = serde_json::json!(["-J", "ops@bastion"]));
+    let json = p.manage(["staging", "doctor", "-o", "json"]).ok().json();
+    let list = checks(&json);
+    let transport = list.iter().find(|c| c.0 == "transport").unwrap();
+    assert_eq!(transport.2, "ssh with ssh_args -J ops@bastion");
+    fails(
+        &p,
+        &[],
+        &[("PATH", Some(empty.to_str().unwrap()))],
+        &[
+            ("ansible", &["not found on PATH"]),
+            ("ssh", &["ssh not found on PATH"]),
+            (
+                "transport",
+                &["ssh with ssh_args -J ops@bastion", "install it"],
+            ),
+        ],
+    );
+    p.edit_config(|c| {
+        c.as_object_mut().unwrap().remove("ssh_args");
+    });
+
     // AWS: a malformed region (the credentials are not tried), then no credentials at all.
     let list = fails(
         &p,
