@@ -394,6 +394,19 @@ async fn names_land_in_the_zone_a_fragment_creates_and_decommission_reports_it_l
     assert_eq!(env_names(&all).len(), 10, "{all:?}");
     let again = p.manage(["staging", "dns"]).ok();
     assert!(again.stdout.contains("no changes"), "{}", again.stdout);
+    let status = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(status["dns"]["zone"], "staging.argos.internal");
+    assert_eq!(status["dns"]["zone_id"], zone.as_str());
+    for h in status["hosts"].as_array().unwrap() {
+        assert_eq!(h["dns"]["state"], "ok", "{h}");
+        assert!(h["dns"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with(".staging.staging.argos.internal"));
+    }
 
     // Decommission: the names go before the stack, and the zone that stays is reported.
     let run = p
