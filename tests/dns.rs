@@ -642,7 +642,30 @@ async fn status_shows_each_hosts_name_as_route53_has_it() {
         ]
     );
 
-    // A zone that cannot be read is an error, never "no name": the hosts still show.
+    // Names that cannot be read are an error, never "no name": the hosts still show.
+    let proxy = common::proxy::FaultProxy::failing_only(&moto.url, "denied", "/rrset");
+    let run = p
+        .manage_with(
+            ["staging", "status"],
+            &[("AWS_ENDPOINT_URL", Some(&proxy.url))],
+        )
+        .code(1);
+    assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("DNS names in zone example.internal: unknown (see the error below)"),
+        "{}",
+        run.stdout
+    );
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("access denied on hosted zone example.internal.")
+            && errors[0].contains("route53:ListResourceRecordSets"),
+        "{}",
+        errors[0]
+    );
+    assert!(proxy.stats().faults >= 1);
     with_zone(&p, "gone.internal");
     let run = p.manage(["staging", "status"]).code(2);
     assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
