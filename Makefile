@@ -52,4 +52,4 @@ install:
 
 # Wall times of the main actions on the emulator with real hosts (root). Not part of `test`.
 bench: tools system-deps build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH)

@@ -19,7 +19,67 @@ time_runs() {
     { t[NR] = $1 } END { printf "%-40s %7.2fs  (min %.2f, max %.2f, %d runs)\n", label, t[int((NR + 1) / 2)], t[1], t[NR], n }'
 }
 
+# median_of N CMD...: run CMD N times (output to bench-step.log), print the median seconds.
+median_of() {
+  local n=$1; shift
+  local times=()
+  for _ in $(seq "$n"); do
+    local t0=$(date +%s.%N)
+    "$@" >bench-step.log 2>&1 || { echo "bench: $* failed:" >&2; cat bench-step.log >&2; exit 1; }
+    times+=("$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { printf "%.2f", t[int((NR + 1) / 2)] }'
+}
+
+# plain_ansible: what an operator runs without manage: one ansible-playbook over a static
+# inventory of the same hosts (written from `manage inventory --list`), the same playbooks
+# and Ansible's default settings (only the user, key and host-key file given).
+plain_ansible() {
+  ansible-playbook -i plain-inventory.json -u root --private-key local-key \
+    --ssh-extra-args "-o UserKnownHostsFile=$work/plain-known-hosts -o StrictHostKeyChecking=accept-new" \
+    -e @plain-vars.json playbooks/app.yml playbooks/worker.yml
+}
+
+# deploy_compare HOSTS: a no-change deploy, manage vs plain ansible-playbook, side by side.
+deploy_compare() {
+  "$manage" staging inventory --list | "$root/.venv/bin/python" -c '
+import json, sys
+inv = json.load(sys.stdin)
+meta = inv.pop("_meta")["hostvars"]
+top = inv.pop("all")
+children = {g: {"hosts": {h: meta[h] for h in v["hosts"]}} for g, v in inv.items()}
+json.dump({"all": {"children": children}}, open("plain-inventory.json", "w"))
+json.dump(top["vars"], open("plain-vars.json", "w"))'
+  plain_ansible >/dev/null 2>&1 || true # accept the host keys once
+  local m p
+  m=$(median_of 5 "$manage" staging deploy)
+  p=$(median_of 5 plain_ansible)
+  awk -v h="$1" -v m="$m" -v p="$p" 'BEGIN {
+    printf "%-40s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx, median of 5)\n", "deploy, no changes, " h " hosts", m, p, m / p }'
+  echo "$m" >"deploy-$1.seconds"
+}
+
 echo "manage bench: $(nproc) cores, emulator on $AWS_ENDPOINT_URL"
+if [[ ${1:-} == deploy ]]; then
+  # Only the deploy comparison: 3 hosts, then 20.
+  "$manage" staging commission --no-bake --no-deploy >/dev/null 2>bench-step.log
+  "$manage" staging deploy >/dev/null 2>bench-step.log
+  deploy_compare 3
+  "$manage" staging decommission --yes >/dev/null 2>bench-step.log
+  # 19 workers and the app host.
+  "$root/.venv/bin/python" - <<'PY'
+text = open("formations/worker.yaml").read()
+head, one = text.split("  WorkerOne:\n")
+one = one.split("  WorkerTwo:\n")[0]
+open("formations/worker.yaml", "w").write(head + "".join(f"  Worker{i}:\n" + one for i in range(19)))
+PY
+  "$manage" staging commission --no-bake --no-deploy >/dev/null 2>bench-step.log
+  "$manage" staging deploy >/dev/null 2>bench-step.log
+  deploy_compare 20
+  awk -v a="$(cat deploy-3.seconds)" -v b="$(cat deploy-20.seconds)" 'BEGIN {
+    printf "%-40s %7.2fx\n", "deploy time, 20 hosts / 3 hosts", b / a }'
+  exit 0
+fi
 time_runs "validate (no AWS call)" 10 staging validate
 time_runs "bake (image stack, image.yml, image)" 1 staging bake
 time_runs "commission --no-deploy" 1 staging commission --no-deploy

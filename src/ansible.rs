@@ -1,17 +1,15 @@
 //! Ansible's view of an env: the inventory (dynamic-inventory protocol and a static file),
-//! the variables every playbook gets, and the ansible-playbook command line.
+//! the variables every playbook gets; running ansible-playbook is in `run`.
+
+mod run;
+mod tuning;
+
+pub use run::{plan, private_json, run_playbooks, PlaybookResult, PlaybookRun, DEFAULT_PARALLEL};
 
 use crate::aws::cloudformation::StackOutput;
 use crate::hosts::Host;
-use crate::process::shell_words;
-use crate::ssh::SshSettings;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use tokio::process::Command;
-
-/// How many groups' playbooks run at once unless `--parallel` says otherwise.
-pub const DEFAULT_PARALLEL: usize = 4;
 
 pub struct Inventory {
     pub hosts: Vec<Host>,
@@ -114,84 +112,6 @@ impl Inventory {
     }
 }
 
-/// One ansible-playbook run: a playbook and the inventory groups it is limited to.
-#[derive(Debug, Clone)]
-pub struct PlaybookRun {
-    pub label: String,
-    pub playbook: PathBuf,
-    pub limit: Vec<String>,
-}
-
-/// `site.yml` when present (one run over the chosen groups); otherwise `<group>.yml` for each
-/// group that has one. Returns the runs and the groups that have no playbook.
-pub fn plan(dir: &Path, groups: &[String]) -> (Vec<PlaybookRun>, Vec<String>) {
-    let find = |stem: &str| {
-        ["yml", "yaml"]
-            .iter()
-            .map(|ext| dir.join(format!("{stem}.{ext}")))
-            .find(|p| p.is_file())
-    };
-    if let Some(site) = find("site") {
-        let run = PlaybookRun {
-            label: "site".into(),
-            playbook: site,
-            limit: groups.to_vec(),
-        };
-        return (vec![run], Vec::new());
-    }
-    let mut runs = Vec::new();
-    let mut skipped = Vec::new();
-    for g in groups {
-        match find(g) {
-            Some(playbook) => runs.push(PlaybookRun {
-                label: g.clone(),
-                playbook,
-                limit: vec![g.clone()],
-            }),
-            None => skipped.push(g.clone()),
-        }
-    }
-    (runs, skipped)
-}
-
-pub fn playbook_command(
-    run: &PlaybookRun,
-    inventory: &Path,
-    extra_vars: &Path,
-    ssh: &SshSettings,
-    color: bool,
-    extra: &[String],
-) -> Command {
-    let mut cmd = Command::new("ansible-playbook");
-    cmd.arg("-i")
-        .arg(inventory)
-        .arg("--limit")
-        .arg(run.limit.join(":"));
-    cmd.arg("-u").arg(&ssh.user);
-    if let Some(key) = &ssh.key_file {
-        cmd.arg("--private-key").arg(key);
-    }
-    // Extra, not common, args: the user's ansible.cfg ssh_args and ssh_common_args still apply.
-    cmd.arg("--ssh-extra-args")
-        .arg(shell_words(&ssh.connection_options()));
-    cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
-    cmd.args(extra);
-    cmd.arg(&run.playbook);
-    cmd.env("PYTHONUNBUFFERED", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
-        // One SSH round trip per task instead of several: much faster, and safe without sudo.
-        .env("ANSIBLE_PIPELINING", "true")
-        .env(
-            if color {
-                "ANSIBLE_FORCE_COLOR"
-            } else {
-                "ANSIBLE_NOCOLOR"
-            },
-            "1",
-        );
-    cmd
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,16 +183,32 @@ mod tests {
     fn plan_prefers_site_yml_and_reports_groups_without_playbooks() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.yml"), "[]").unwrap();
-        let groups = ["app".to_owned(), "worker".to_owned()];
-        let (runs, skipped) = plan(dir.path(), &groups);
+        let chosen = [
+            host("app", 0, "10.0.0.4"),
+            host("worker", 0, "10.0.0.5"),
+            host("worker", 1, "10.0.0.6"),
+        ];
+        let (runs, skipped) = plan(dir.path(), &chosen, false);
         assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].limit, ["app"]);
+        assert_eq!(
+            (runs[0].limit.as_slice(), runs[0].hosts),
+            (&["app".to_owned()][..], 1)
+        );
         assert_eq!(skipped, ["worker"]);
         std::fs::write(dir.path().join("site.yml"), "[]").unwrap();
-        let (runs, skipped) = plan(dir.path(), &groups);
+        let (runs, skipped) = plan(dir.path(), &chosen, false);
         assert_eq!(
-            (runs[0].label.as_str(), runs[0].limit.len(), skipped.len()),
-            ("site", 2, 0)
+            (
+                runs[0].label.as_str(),
+                runs[0].limit.len(),
+                runs[0].hosts,
+                skipped.len()
+            ),
+            ("site", 2, 3, 0)
         );
+        // A selection of hosts: the run is limited to them by name.
+        let (runs, _) = plan(dir.path(), &chosen[2..], true);
+        assert_eq!(runs[0].limit, ["argos-qa-worker-1"]);
+        assert_eq!(runs[0].hosts, 1);
     }
 }

@@ -7,7 +7,7 @@ use crate::config::{Config, Transport};
 use crate::error::{Error, Result};
 use crate::hosts::Host;
 use crate::process::shell_words;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -20,7 +20,13 @@ pub struct SshSettings {
     pub extra: Vec<String>,
     /// `"transport": "ssm"`: the ProxyCommand that opens a Session Manager session to `%h`.
     pub proxy_command: Option<String>,
+    /// Where the shared connections' sockets live (see `sharing`); none when the path would
+    /// be too long for a socket.
+    pub control_dir: Option<PathBuf>,
 }
+
+/// How long a shared connection outlives its last use.
+const PERSIST: &str = "60s";
 
 /// Where AWS is, for the Session Manager ProxyCommand (the `aws` CLI runs it).
 pub struct AwsRoute<'a> {
@@ -39,18 +45,21 @@ impl SshSettings {
             .transpose()
             .map_err(|e| Error::Local(format!("ssh_key_file: {e}")))?;
         let proxy_command = (config.transport == Transport::Ssm).then(|| ssm_proxy(route));
+        let control_dir = control_dir(&known_hosts)?;
         Ok(Self {
             user: config.ssh_user.clone(),
             key_file,
             known_hosts,
             extra: config.ssh_args.clone(),
             proxy_command,
+            control_dir,
         })
     }
 
     /// `-o` options: our own known_hosts, new keys accepted once, never a password prompt; the
-    /// Session Manager ProxyCommand; then `ssh_args`. The user's ~/.ssh/config applies after
-    /// these (ssh takes the first value it sees for each option).
+    /// Session Manager ProxyCommand; then `ssh_args`; then connection sharing. The user's
+    /// ~/.ssh/config applies after these (ssh takes the first value it sees for each option),
+    /// so `ssh_args` can turn sharing off (`-o ControlMaster=no`).
     pub fn connection_options(&self) -> Vec<String> {
         let mut opts = vec![
             "-o".to_owned(),
@@ -69,7 +78,25 @@ impl SshSettings {
             opts.extend(["-o".to_owned(), format!("ProxyCommand={proxy}")]);
         }
         opts.extend(self.extra.iter().cloned());
+        opts.extend(self.sharing());
         opts
+    }
+
+    /// One SSH connection per host, shared (ControlMaster): the readiness probe opens it, and
+    /// Ansible, `exec` and `ssh` reuse it instead of a new handshake each. Ansible keeps a
+    /// ControlPath it finds among its extra args, so it shares the probe's connection too.
+    fn sharing(&self) -> Vec<String> {
+        let Some(dir) = &self.control_dir else {
+            return Vec::new();
+        };
+        [
+            "ControlMaster=auto".to_owned(),
+            format!("ControlPath={}/%C", dir.display()),
+            format!("ControlPersist={PERSIST}"),
+        ]
+        .into_iter()
+        .flat_map(|o| ["-o".to_owned(), o])
+        .collect()
     }
 
     /// The connection options plus the key file.
@@ -91,6 +118,27 @@ impl SshSettings {
         }
         argv
     }
+}
+
+/// The folder for shared connections' sockets, beside the known_hosts folder (made private).
+/// None when a socket path there (the folder, `/`, and ssh's 40-character `%C` hash) would pass
+/// the 104 bytes some systems allow for a socket path.
+fn control_dir(known_hosts: &Path) -> Result<Option<PathBuf>> {
+    let Some(base) = known_hosts.parent().and_then(Path::parent) else {
+        return Ok(None);
+    };
+    let dir = std::path::absolute(base.join("control"))
+        .map_err(|e| Error::Local(format!("SSH control folder: {e}")))?;
+    if dir.as_os_str().len() + 41 > 104 {
+        return Ok(None);
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::Local(format!("{}: {e}", dir.display())))?;
+    Ok(Some(dir))
 }
 
 /// `aws ssm start-session` with the SSH document, addressed by instance id (`%h`).
@@ -208,6 +256,7 @@ mod tests {
             known_hosts: "/k".into(),
             extra: vec!["-J".into(), "bastion".into()],
             proxy_command: Some(proxy.clone()),
+            control_dir: Some("/run/c".into()),
         };
         let opts = settings.connection_options();
         let at = opts
@@ -215,6 +264,19 @@ mod tests {
             .position(|o| o.starts_with("ProxyCommand="))
             .unwrap();
         assert_eq!(opts[at], format!("ProxyCommand={proxy}"));
-        assert_eq!(&opts[opts.len() - 2..], ["-J", "bastion"]);
+        // ssh_args before sharing: ssh takes the first value, so the operator's choice wins.
+        assert_eq!(
+            &opts[opts.len() - 8..],
+            [
+                "-J",
+                "bastion",
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                "ControlPath=/run/c/%C",
+                "-o",
+                "ControlPersist=60s"
+            ]
+        );
     }
 }

@@ -161,6 +161,22 @@ fn deploy_of_one_group_touches_only_that_group() {
     );
     assert!(!run.stderr.contains("[app]"), "{}", run.stderr);
 
+    // Facts only where a play asks for them: none for a play that does not say...
+    p.write(
+        "playbooks/worker.yml",
+        "- hosts: worker\n  tasks:\n    - ansible.builtin.copy:\n        dest: \"{{ argos_root }}/facts\"\n        content: \"{{ ansible_facts | length }}\"\n",
+    );
+    let one = ["staging", "deploy", "--group", "worker", "--index", "0"];
+    p.manage(one).ok();
+    assert_eq!(read(&p, "hostfs/argos-staging-worker-0/facts"), "0");
+    // ...unless the operator's ansible.cfg says otherwise: it wins over manage's defaults.
+    p.write("ansible.cfg", "[defaults]\ngathering = implicit\n");
+    p.manage(one).ok();
+    let facts: u32 = read(&p, "hostfs/argos-staging-worker-0/facts")
+        .parse()
+        .unwrap();
+    assert!(facts > 10, "{facts} facts with gathering = implicit");
+
     let unknown = p.manage(["staging", "deploy", "--group", "db"]).code(2);
     assert!(
         unknown

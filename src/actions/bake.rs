@@ -4,9 +4,8 @@
 //! available, then delete the image stack. A failed playbook keeps the instance, so the next
 //! `bake` continues from it.
 
-use super::deploy::{private_json, run_playbooks};
 use super::{image_stack, Ctx};
-use crate::ansible::{Inventory, PlaybookRun};
+use crate::ansible::{private_json, run_playbooks, Inventory, PlaybookRun};
 use crate::aws::ec2::{self, Image, Instance};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -254,10 +253,11 @@ async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -
         label: "image".into(),
         playbook: ctx.env.config.playbooks.join("image.yml"),
         limit: vec!["image".into()],
+        hosts: 1,
     };
     ctx.ui.step("bake: running image.yml");
     let result = run_playbooks(
-        ctx,
+        &ctx.ui,
         &ssh,
         vec![run],
         inventory_file.path(),

@@ -4,19 +4,15 @@
 
 use super::reach::{self, Reach};
 use super::Ctx;
-use crate::ansible::{self, Inventory, PlaybookRun};
+use crate::ansible::{self, Inventory, PlaybookResult};
 use crate::aws::cloudformation::Stack;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
-use crate::hosts::{Host, Selector};
+use crate::hosts::Selector;
 use crate::process;
-use crate::ssh::SshSettings;
 use crate::stack::Settled;
 use serde::Serialize;
 use std::fmt;
-use std::io::Write;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Serialize)]
@@ -25,14 +21,6 @@ pub struct Deployed {
     pub hosts: usize,
     pub playbooks: Vec<PlaybookResult>,
     pub skipped_groups: Vec<String>,
-    pub seconds: f64,
-}
-
-#[derive(Serialize, Clone)]
-pub struct PlaybookResult {
-    pub label: String,
-    pub playbook: String,
-    pub exit_code: i32,
     pub seconds: f64,
 }
 
@@ -156,12 +144,8 @@ pub async fn deploy(
     // Names first: they should follow the hosts even when a playbook fails.
     super::records::after(ctx, clients, Some(&reach.stack.outputs)).await?;
     let chosen = reach.choose(ctx, selector)?;
-    let mut names: Vec<String> = chosen.iter().map(|h| h.group.clone()).collect();
-    names.dedup();
-    let (mut runs, skipped) = ansible::plan(&ctx.env.config.playbooks, &names);
-    if selector.index.is_some() || !selector.hosts.is_empty() {
-        limit_to_hosts(&mut runs, &chosen);
-    }
+    let by_host = selector.index.is_some() || !selector.hosts.is_empty();
+    let (runs, skipped) = ansible::plan(&ctx.env.config.playbooks, &chosen, by_host);
     for g in &skipped {
         ctx.ui
             .info(format!("group {g} has no playbook ({g}.yml): skipped"));
@@ -189,15 +173,16 @@ pub async fn deploy(
         &ctx.env.name,
         &reach.stack.outputs,
     );
-    let inventory_file = private_json("manage-inventory-", &inventory.static_file())?;
-    let vars_file = private_json("manage-vars-", &playbook_vars(ctx, &inventory.vars, pass)?)?;
+    let inventory_file = ansible::private_json("manage-inventory-", &inventory.static_file())?;
+    let vars_file =
+        ansible::private_json("manage-vars-", &playbook_vars(ctx, &inventory.vars, pass)?)?;
     ctx.ui.step(format!(
         "running {} playbook(s) on {} host(s)",
         runs.len(),
         chosen.len()
     ));
-    let results = run_playbooks(
-        ctx,
+    let results = ansible::run_playbooks(
+        &ctx.ui,
         &reach.ssh,
         runs,
         inventory_file.path(),
@@ -221,77 +206,4 @@ pub async fn deploy(
         seconds: started.elapsed().as_secs_f64(),
     });
     Ok(())
-}
-
-/// Narrow each run from whole groups to the chosen hosts of those groups (Ansible's --limit).
-fn limit_to_hosts(runs: &mut [PlaybookRun], chosen: &[Host]) {
-    for run in runs {
-        run.limit = chosen
-            .iter()
-            .filter(|h| run.limit.contains(&h.group))
-            .map(|h| h.name.clone())
-            .collect();
-    }
-}
-
-/// Run the playbooks, at most `parallel` at once, each line prefixed by its group.
-pub(crate) async fn run_playbooks(
-    ctx: &Ctx,
-    ssh: &SshSettings,
-    runs: Vec<PlaybookRun>,
-    inventory: &Path,
-    vars: &Path,
-    parallel: usize,
-    extra: &[String],
-) -> Result<Vec<PlaybookResult>> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
-    let color = ctx.ui.stderr_tty;
-    let mut set = tokio::task::JoinSet::new();
-    for run in runs {
-        let cmd = ansible::playbook_command(&run, inventory, vars, ssh, color, extra);
-        let (ui, slots) = (ctx.ui.clone(), slots.clone());
-        set.spawn(async move {
-            let _slot = slots
-                .acquire_owned()
-                .await
-                .map_err(|e| Error::Local(e.to_string()))?;
-            let started = Instant::now();
-            let code =
-                process::stream(cmd, "ansible-playbook", |l| ui.prefixed(&run.label, l)).await?;
-            let playbook = run
-                .playbook
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            Ok::<_, Error>(PlaybookResult {
-                label: run.label,
-                playbook,
-                exit_code: code,
-                seconds: started.elapsed().as_secs_f64(),
-            })
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        results.push(joined.map_err(|e| Error::Local(format!("playbook task: {e}")))??);
-    }
-    results.sort_by(|a, b| a.label.cmp(&b.label));
-    Ok(results)
-}
-
-/// A JSON file only we can read (mode 0600), removed when dropped.
-pub(crate) fn private_json(
-    prefix: &str,
-    value: &serde_json::Value,
-) -> Result<tempfile::NamedTempFile> {
-    let io = |e: std::io::Error| Error::Local(format!("writing a temporary file: {e}"));
-    let mut file = tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(".json")
-        .tempfile()
-        .map_err(io)?;
-    file.write_all(value.to_string().as_bytes()).map_err(io)?;
-    file.flush().map_err(io)?;
-    Ok(file)
 }
