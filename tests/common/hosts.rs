@@ -158,7 +158,12 @@ impl Drop for RealHosts {
 /// of its own (10.<octet>.0.0/16) so parallel tests never share IPs, and the playbooks' files
 /// under the project folder (the namespaces share this filesystem).
 pub fn reachable_project(moto: &Moto, octet: u8) -> Project {
-    let p = Project::new(&moto.url);
+    reachable_project_at(&moto.url, octet)
+}
+
+/// As `reachable_project`, with `manage` talking to `endpoint` (a fault proxy, say).
+pub fn reachable_project_at(endpoint: &str, octet: u8) -> Project {
+    let p = Project::new(endpoint);
     let key = p.path("id");
     let ok = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
