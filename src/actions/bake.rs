@@ -15,9 +15,9 @@ use crate::image;
 use crate::interrupt;
 use crate::known_hosts::KnownHosts;
 use crate::lock::Scope;
+use crate::names;
 use crate::ssh::{self, SshSettings};
 use crate::stack::Pacing;
-use crate::{names, process};
 use serde::Serialize;
 use std::fmt;
 use std::time::Instant;
@@ -288,7 +288,8 @@ async fn create_image(
     name: &str,
 ) -> Result<Image> {
     let app = ctx.env.app();
-    let commit = playbooks_commit(ctx).await;
+    // The playbooks' git commit, when they are in a git work tree (a tag on the image).
+    let commit = crate::git::commit(&ctx.env.config.playbooks, 12).await;
     let mut tags = image::tags(
         app,
         name,
@@ -306,16 +307,4 @@ async fn create_image(
     let made = image::wait::available(&clients.ec2, &id, pacing).await?;
     ec2::tag(&clients.ec2, &made.snapshot_ids, &tags).await?;
     Ok(made)
-}
-
-/// The playbooks' git commit, when they are in a git work tree (a tag on the image).
-async fn playbooks_commit(ctx: &Ctx) -> Option<String> {
-    let mut cmd = tokio::process::Command::new("git");
-    cmd.arg("-C")
-        .arg(&ctx.env.config.playbooks)
-        .args(["rev-parse", "--short=12", "HEAD"]);
-    let out = process::capture(cmd, "git").await.ok()?;
-    (out.code == 0)
-        .then(|| out.stdout.trim().to_owned())
-        .filter(|c| !c.is_empty())
 }

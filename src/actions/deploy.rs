@@ -9,7 +9,6 @@ use crate::aws::cloudformation::Stack;
 use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::hosts::Selector;
-use crate::process;
 use crate::stack::Settled;
 use serde::Serialize;
 use std::fmt;
@@ -97,10 +96,7 @@ fn playbook_vars(
 
 /// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
-    process::find(
-        "ansible-playbook",
-        "install Ansible (pip install ansible-core)",
-    )?;
+    crate::preflight::ansible()?;
     let dir = &ctx.env.config.playbooks;
     if !dir.is_dir() {
         return Err(Error::input(format!(
