@@ -296,12 +296,59 @@ async fn decommission_needs_confirmation_then_removes_everything() {
         .collect();
     assert_eq!(states, ["terminated"; 3]);
 
+    // An instance with the env's tags that no stack owns (launched by hand, say).
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let spec = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(Tag::builder().key("App").value("argos").build())
+        .tags(Tag::builder().key("Env").value("staging").build())
+        .build();
+    let stray = moto
+        .ec2()
+        .await
+        .run_instances()
+        .image_id("ami-785db401")
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(spec)
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_owned();
+
+    // A rerun (as after a run killed once the stack was gone) still says what the delete kept,
+    // and names what no stack owns.
     let again = p.manage(["staging", "decommission", "--yes"]).ok();
     assert!(
-        again.stdout.contains("nothing to decommission"),
+        again
+            .stdout
+            .contains("nothing to decommission (it was deleted at "),
         "{}",
         again.stdout
     );
+    assert!(
+        again.stdout.contains("that delete retained") && again.stdout.contains("UploadsBucket"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("instances still tagged with this env")
+            && again.stdout.contains(&format!("{stray} (running)")),
+        "{}",
+        again.stdout
+    );
+    let json = p
+        .manage(["staging", "decommission", "--yes", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["deleted"], false);
+    assert_eq!(json["retained"][0]["logical_id"], "UploadsBucket");
+    assert_eq!(json["instances_left"][0]["instance_id"], stray.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]

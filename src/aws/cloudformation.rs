@@ -550,3 +550,38 @@ pub async fn tagged_stacks(cfn: &Client, tags: &[(&str, &str)]) -> Result<Vec<Li
     }
     Ok(found)
 }
+
+/// The id of the most recently deleted stack of this name (CloudFormation lists deleted
+/// stacks for 90 days), and when it was deleted; None if there is none.
+pub async fn last_deleted(cfn: &Client, name: &str) -> Result<Option<(String, Option<String>)>> {
+    let mut pages = cfn
+        .list_stacks()
+        .stack_status_filter(StackStatus::DeleteComplete)
+        .into_paginator()
+        .send();
+    let mut last: Option<(String, Option<aws_smithy_types::DateTime>)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("listing deleted stacks"))?;
+        for s in page.stack_summaries() {
+            if s.stack_name() != Some(name) {
+                continue;
+            }
+            let newer = match (&last, s.deletion_time()) {
+                (None, _) => true,
+                (Some((_, Some(seen))), Some(t)) => t.secs() > seen.secs(),
+                (Some((_, None)), Some(_)) => true,
+                (Some(_), None) => false,
+            };
+            if newer {
+                last = Some((
+                    s.stack_id().unwrap_or_default().to_owned(),
+                    s.deletion_time().cloned(),
+                ));
+            }
+        }
+    }
+    Ok(last.map(|(id, when)| {
+        let when = when.map(|t| to_chrono(&t).format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        (id, when)
+    }))
+}

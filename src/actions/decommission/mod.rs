@@ -1,5 +1,7 @@
 //! `decommission`: confirm, delete the env's stack, wait until it is gone, and report what
-//! CloudFormation kept (DeletionPolicy Retain or Snapshot).
+//! CloudFormation kept (DeletionPolicy Retain or Snapshot) and what else is left (leftovers.rs).
+
+mod leftovers;
 
 use super::settle::{settle, StackFlags};
 use super::Ctx;
@@ -26,6 +28,13 @@ pub struct Decommissioned {
     /// Hosted zones the stack created that are still there after the delete.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub zones_left: Vec<Zone>,
+    /// With no stack to delete: when the last stack of this name was deleted (`retained` is
+    /// then what that delete kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// Instances still tagged with the env once its stack is gone: no stack owns them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances_left: Vec<leftovers::LeftInstance>,
 }
 
 #[derive(Serialize, Clone)]
@@ -40,6 +49,23 @@ impl fmt::Display for Decommissioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.deleted {
             write!(f, "{} does not exist; nothing to decommission", self.stack)?;
+            if let Some(when) = &self.deleted_at {
+                write!(f, " (it was deleted at {when})")?;
+                if !self.retained.is_empty() {
+                    write!(
+                        f,
+                        "\nthat delete retained (delete these by hand when no longer needed):"
+                    )?;
+                    for r in &self.retained {
+                        let id = r.physical_id.as_deref().unwrap_or("-");
+                        write!(
+                            f,
+                            "\n  {} {} {id} ({})",
+                            r.logical_id, r.resource_type, r.policy
+                        )?;
+                    }
+                }
+            }
         } else if self.dry_run {
             write!(f, "dry run: would delete stack {}", self.stack)?;
             for r in &self.retained {
@@ -76,6 +102,25 @@ impl fmt::Display for Decommissioned {
                 z.id, z.name
             )?;
         }
+        if !self.instances_left.is_empty() {
+            let list: Vec<String> = self
+                .instances_left
+                .iter()
+                .map(|i| {
+                    let name = i
+                        .name
+                        .as_deref()
+                        .map(|n| format!("{n} "))
+                        .unwrap_or_default();
+                    format!("{name}{} ({})", i.instance_id, i.state)
+                })
+                .collect();
+            write!(
+                f,
+                "\ninstances still tagged with this env, which no stack owns: {}; terminate them by hand when no longer needed",
+                list.join(", ")
+            )?;
+        }
         if let Some(images) = &self.images {
             write!(f, "\n{images}")?;
         }
@@ -110,6 +155,8 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
         retained: vec![],
         images: None,
         zones_left: vec![],
+        deleted_at: None,
+        instances_left: vec![],
     };
     let mut confirmed = ctx.yes;
     let stack_args = StackFlags {
@@ -168,6 +215,30 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
                 .collect();
             result.zones_left = zones_left(ctx, &clients, &zones).await;
         }
+    }
+    if !result.deleted {
+        // Gone already (a rerun, or deleted before): say what its delete kept.
+        match leftovers::last_delete(&clients, &name).await {
+            Ok(Some((when, kept))) => {
+                result.deleted_at = Some(when);
+                result.retained = kept;
+            }
+            Ok(None) => {}
+            Err(e) => ctx
+                .ui
+                .warn(format!("could not look up the last delete of {name}: {e}")),
+        }
+    }
+    if !result.dry_run || !result.deleted {
+        // What no stack owns any more: instances still tagged with the env.
+        result.instances_left = leftovers::instances(&clients, ctx.env.app(), &ctx.env.name)
+            .await
+            .unwrap_or_else(|e| {
+                ctx.ui.warn(format!(
+                    "could not look for instances left with the env's tags: {e}"
+                ));
+                vec![]
+            });
     }
     if with_image {
         // A dry run still has the stack: leave its hosts out, as the real run will not see them.
