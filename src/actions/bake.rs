@@ -62,7 +62,7 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
             playbook.display()
         )));
     }
-    super::deploy::preflight(ctx)
+    super::reach::playbooks_preflight(ctx)
 }
 
 pub async fn run(ctx: &Ctx, rebake: bool) -> Result<()> {

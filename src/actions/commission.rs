@@ -3,7 +3,7 @@
 //! reported, a busy one is waited on, and one left by a failed create is replaced after a prompt.
 
 use super::settle::{settle, StackFlags};
-use super::{bake, deploy, kv_lines, push, Ctx};
+use super::{bake, deploy, kv_lines, push, write_outputs, Ctx};
 use crate::aws::cloudformation::{Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::Result;
@@ -80,25 +80,14 @@ impl fmt::Display for Commissioned {
     }
 }
 
-pub fn write_outputs(f: &mut fmt::Formatter<'_>, outputs: &[StackOutput]) -> fmt::Result {
-    if outputs.is_empty() {
-        return Ok(());
-    }
-    let pairs: Vec<_> = outputs
-        .iter()
-        .map(|o| (o.key.clone(), o.value.clone()))
-        .collect();
-    write!(f, "outputs:\n{}", kv_lines(&pairs))
-}
-
 pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFlags) -> Result<()> {
     let started = std::time::Instant::now();
     // Checked with the base AMI standing in for the image: the image id changes no check.
-    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
     if !no_bake {
         bake::preflight(ctx)?;
     } else if !no_deploy {
-        deploy::preflight(ctx)?;
+        super::reach::playbooks_preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
     super::records::preflight(ctx, &clients).await?;

@@ -94,26 +94,13 @@ fn playbook_vars(
     Ok(serde_json::Value::Object(vars))
 }
 
-/// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
-pub fn preflight(ctx: &Ctx) -> Result<()> {
-    crate::preflight::ansible()?;
-    let dir = &ctx.env.config.playbooks;
-    if !dir.is_dir() {
-        return Err(Error::input(format!(
-            "{}: playbooks folder not found (key \"playbooks\" in the config)",
-            dir.display()
-        )));
-    }
-    reach::preflight(ctx)
-}
-
 pub async fn run(
     ctx: &Ctx,
     selector: &Selector,
     parallel: usize,
     pass: &Passthrough,
 ) -> Result<()> {
-    preflight(ctx)?;
+    reach::playbooks_preflight(ctx)?;
     playbook_vars(ctx, &Default::default(), pass)?;
     let clients = ctx.clients().await?;
     // Waits for a busy stack; refuses one that was never created or is half deleted.

@@ -1,6 +1,7 @@
 //! One file per action. Each `run` reads as the steps the README lists for it.
 
 pub mod bake;
+pub mod checked;
 pub mod clean;
 pub mod commission;
 pub mod decommission;
@@ -15,6 +16,7 @@ pub mod hostops;
 pub mod image_stack;
 pub mod init;
 pub mod inventory;
+pub mod prune;
 pub mod push;
 pub mod reach;
 pub mod records;
@@ -144,4 +146,19 @@ pub fn kv_lines(pairs: &[(String, String)]) -> String {
         .map(|(k, v)| format!("  {k:<width$}  {v}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A stack's outputs as aligned key/value lines under "outputs:" (nothing when it has none).
+pub fn write_outputs(
+    f: &mut std::fmt::Formatter<'_>,
+    outputs: &[crate::aws::cloudformation::StackOutput],
+) -> std::fmt::Result {
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<_> = outputs
+        .iter()
+        .map(|o| (o.key.clone(), o.value.clone()))
+        .collect();
+    write!(f, "outputs:\n{}", kv_lines(&pairs))
 }

@@ -32,7 +32,7 @@ impl fmt::Display for Pushed {
 
 pub async fn run(ctx: &Ctx, name: Option<&str>) -> Result<()> {
     let merged = match name {
-        None => super::validate::checked(ctx, &ctx.env.config.base_ami)?.merged,
+        None => super::checked::checked(ctx, &ctx.env.config.base_ami)?.merged,
         Some(name) => one_fragment(ctx, name)?,
     };
     let clients = ctx.clients().await?;

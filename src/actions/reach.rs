@@ -22,6 +22,19 @@ pub struct Reach {
 
 /// Checks that need no AWS call: ssh is installed, the SSH key file exists and is private
 /// (ssh itself refuses a key that group or others may read), and Session
+/// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
+pub fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
+    crate::preflight::ansible()?;
+    let dir = &ctx.env.config.playbooks;
+    if !dir.is_dir() {
+        return Err(Error::input(format!(
+            "{}: playbooks folder not found (key \"playbooks\" in the config)",
+            dir.display()
+        )));
+    }
+    preflight(ctx)
+}
+
 /// Manager's programs are there when the transport is ssm.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
     crate::preflight::ssh_client()?;

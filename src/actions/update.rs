@@ -5,7 +5,7 @@
 //! deleted, so nothing is left behind.
 
 use super::settle::{settle, StackFlags};
-use super::{commission::write_outputs, deploy, push, Ctx};
+use super::{deploy, push, write_outputs, Ctx};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -130,10 +130,10 @@ pub struct UpdateFlags {
 
 pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     // Checked with the base AMI standing in for the image: the image id changes no check.
-    let formation = super::validate::checked(ctx, &ctx.env.config.base_ami)?;
+    let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
     // A dry run deploys nothing, so it needs neither Ansible nor the SSH key.
     if !args.no_deploy && !ctx.dry_run {
-        deploy::preflight(ctx)?;
+        super::reach::playbooks_preflight(ctx)?;
     }
     let clients = ctx.clients().await?;
     super::records::preflight(ctx, &clients).await?;

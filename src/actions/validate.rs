@@ -1,9 +1,8 @@
 //! `validate`: load and merge the fragments and check them, with no AWS call.
 
-use super::Ctx;
+use super::{checked, Ctx};
 use crate::error::Result;
 use crate::formation::Formation;
-use crate::template::Severity;
 use serde::Serialize;
 use std::fmt;
 
@@ -36,7 +35,7 @@ impl fmt::Display for Report {
 
 pub async fn run(ctx: &Ctx) -> Result<()> {
     let formation = Formation::build(&ctx.env, &ctx.env.config.base_ami)?;
-    show_problems(ctx, &formation, true);
+    checked::show_problems(ctx, &formation, true);
     formation.ensure_valid()?;
     let merged = &formation.merged;
     ctx.ui.result(&Report {
@@ -57,25 +56,4 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             .collect(),
     });
     Ok(())
-}
-
-/// Build the env's formation and fail on check errors, showing them. Every action that
-/// touches the stack starts here; only `validate` lists the warnings.
-pub fn checked(ctx: &Ctx, image_id: &str) -> Result<Formation> {
-    let formation = Formation::build(&ctx.env, image_id)?;
-    show_problems(ctx, &formation, false);
-    formation.ensure_valid()?;
-    Ok(formation)
-}
-
-/// With several errors, list them all; the last error line then summarises.
-fn show_problems(ctx: &Ctx, formation: &Formation, warnings: bool) {
-    let errors = formation.errors().count();
-    for p in &formation.problems {
-        match p.severity {
-            Severity::Warning if warnings => ctx.ui.warn(&p.message),
-            Severity::Error if errors > 1 => eprintln!("  {}", p.message),
-            _ => {}
-        }
-    }
 }

@@ -24,7 +24,7 @@ pub struct Decommissioned {
     pub retained: Vec<Retained>,
     /// What `--with-image` cleaned.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub images: Option<super::clean::Cleaned>,
+    pub images: Option<super::prune::Cleaned>,
     /// Hosted zones the stack created that are still there after the delete.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub zones_left: Vec<Zone>,
@@ -247,13 +247,13 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
             .iter()
             .map(|r| r.logical_id.clone())
             .collect();
-        let departing = super::clean::Departing {
+        let departing = super::prune::Departing {
             stack: &name,
             retained: &retained,
         };
         let departing = (ctx.dry_run && result.deleted).then_some(&departing);
         result.images =
-            Some(super::clean::clean(ctx, &clients, false, confirmed, departing).await?);
+            Some(super::prune::clean(ctx, &clients, false, confirmed, departing).await?);
     }
     ctx.ui.result(&result);
     Ok(())

@@ -5,7 +5,7 @@
 
 mod names;
 
-use super::commission::write_outputs;
+use super::write_outputs;
 use super::Ctx;
 use crate::aws::cloudformation::{self as cfn, StackOutput};
 use crate::aws::ec2::power::{self, Checks};
