@@ -36,6 +36,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 export XDG_CONFIG_HOME=$work/xdg PATH="$root/.venv/bin:$PATH"
 unset AWS_PROFILE AWS_SESSION_TOKEN
+# The example's key pair, as an operator would have imported it (manage's preflight checks it).
+"$root/.venv/bin/python" -c 'import boto3, os; boto3.client("ec2", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1").create_key_pair(KeyName="argos")'
 
 # real_hosts: "yes" when the emulator's instances are served as real SSH hosts, else why not.
 if [[ $(id -u) -ne 0 ]]; then

@@ -54,6 +54,9 @@ pub struct Global {
     /// Use a template bucket that does not block public access
     #[arg(long, global = true)]
     pub allow_public_bucket: bool,
+    /// Leave out the checks of image, key pair and instance types before commission, update and bake
+    #[arg(long, global = true)]
+    pub skip_preflight: bool,
     /// Answer yes to confirmations
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,

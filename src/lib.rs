@@ -231,6 +231,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         dry_run: g.dry_run,
         yes: g.yes,
         allow_public_bucket: g.allow_public_bucket,
+        skip_preflight: g.skip_preflight,
         target,
         announce: changes_aws(&cli.action),
         announced: Default::default(),

@@ -23,19 +23,14 @@ const ENV_CHECKS: [&str; 12] = [
     "base AMI",
 ];
 
-/// A project the doctor should find ready: a private key file, its key pair in the emulator,
+/// A project the doctor should find ready: a private key file, its key pair in the emulator
+/// (Moto::start makes it),
 /// and the bucket made as `manage` makes it.
 async fn ready(moto: &Moto) -> Project {
     let p = Project::new(&moto.url);
     p.write("keys/argos.pem", "a private key\n");
     chmod(&p, "keys/argos.pem", 0o600);
-    moto.ec2()
-        .await
-        .create_key_pair()
-        .key_name("argos")
-        .send()
-        .await
-        .unwrap();
+    // Moto::start made its key pair (argos) already.
     p.manage(["staging", "config", "push"]).ok();
     p
 }

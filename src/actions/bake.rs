@@ -118,6 +118,14 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
             steps: vec![],
         });
     }
+    let image_formation = Formation::build_image(&ctx.env)?;
+    let base = (ctx.env.config.base_ami.as_str(), "key \"base_ami\"");
+    let mut needs = super::aws_preflight::Needs::of(&image_formation, Some(base));
+    needs.instance_types.push((
+        ctx.env.config.instance_type.clone(),
+        "key \"instance_type\"".into(),
+    ));
+    super::aws_preflight::check(ctx, clients, &needs).await?;
     if ctx.dry_run {
         ctx.ui.info(format!(
             "would bake a new image from {} with {}",

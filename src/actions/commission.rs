@@ -103,6 +103,14 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         }
         Settled::Absent => {}
     }
+    // The base AMI is checked here with --no-bake; a bake checks it before it starts.
+    let base = no_bake.then_some((ctx.env.config.base_ami.as_str(), "key \"base_ami\""));
+    super::aws_preflight::check(
+        ctx,
+        &clients,
+        &super::aws_preflight::Needs::of(&formation, base),
+    )
+    .await?;
     let would_bake = ctx.dry_run && !no_bake && bake::newest_image(ctx, &clients).await?.is_none();
     let image_id = bake::image_for(ctx, &clients, no_bake).await?;
     let formation = formation.with_image(&ctx.env, &image_id);

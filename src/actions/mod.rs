@@ -1,5 +1,6 @@
 //! One file per action. Each `run` reads as the steps the README lists for it.
 
+pub mod aws_preflight;
 pub mod bake;
 pub mod checked;
 pub mod clean;
@@ -44,6 +45,8 @@ pub struct Ctx {
     pub yes: bool,
     /// `--allow-public-bucket`: use a template bucket without its public access blocked.
     pub allow_public_bucket: bool,
+    /// `--skip-preflight`: leave out the account checks before commission, update and bake.
+    pub skip_preflight: bool,
     pub target: Target,
     /// The action's name and the locks it needs (from `crate::lock_for`).
     pub action: &'static str,

@@ -20,11 +20,9 @@ pub struct Reach {
     known: KnownHosts,
 }
 
-/// Checks that need no AWS call: ssh is installed, the SSH key file exists and is private
-/// (ssh itself refuses a key that group or others may read), and Session
-/// Checks made before any AWS call: Ansible is installed, the playbooks and key file exist.
+/// Checks made before any AWS call by what runs playbooks: the playbooks folder exists, and
+/// (unless a dry run) Ansible is installed and `preflight` passes.
 pub fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
-    crate::preflight::ansible()?;
     let dir = &ctx.env.config.playbooks;
     if !dir.is_dir() {
         return Err(Error::input(format!(
@@ -32,9 +30,16 @@ pub fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
             dir.display()
         )));
     }
+    if ctx.dry_run {
+        // A dry run runs no playbook and reaches no host: it needs neither Ansible nor the key.
+        return Ok(());
+    }
+    crate::preflight::ansible()?;
     preflight(ctx)
 }
 
+/// Checks that need no AWS call: ssh is installed, the SSH key file exists and is private
+/// (ssh itself refuses a key that group or others may read), and Session
 /// Manager's programs are there when the transport is ssm.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
     crate::preflight::ssh_client()?;

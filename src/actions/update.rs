@@ -159,6 +159,12 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     )
     .await?;
     let formation = formation.with_image(&ctx.env, &image.image_id);
+    super::aws_preflight::check(
+        ctx,
+        &clients,
+        &super::aws_preflight::Needs::of(&formation, None),
+    )
+    .await?;
     crate::history::note_image(&image.image_id);
     let parameters = formation.resolved_parameters()?;
     let template_url = store_template(ctx, &clients, &formation).await?;

@@ -43,7 +43,31 @@ impl Moto {
             url: format!("http://127.0.0.1:{port}"),
         };
         moto.wait_ready();
+        moto.seed_key_pair();
         moto
+    }
+
+    /// The example's key pair `argos` in us-east-1, as an operator has imported it, so that
+    /// manage's preflight finds it. A raw EC2 query (moto takes any signature): the tests' SDK
+    /// clients are async and this runs before any runtime.
+    fn seed_key_pair(&self) {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let body = "Action=CreateKeyPair&KeyName=argos&Version=2016-11-15";
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut conn = std::net::TcpStream::connect(addr).expect("reach moto_server");
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.contains("<keyName>argos</keyName>"),
+            "moto did not create key pair argos: {answer}"
+        );
     }
 
     fn wait_ready(&self) {

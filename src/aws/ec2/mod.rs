@@ -192,6 +192,33 @@ pub async fn image_by_id(ec2: &Client, id: &str) -> Result<Option<Image>> {
     }
 }
 
+/// Which of these instance types the region offers (DescribeInstanceTypeOfferings).
+pub async fn offered_instance_types(ec2: &Client, types: &[&str]) -> Result<Vec<String>> {
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = Filter::builder()
+        .name("instance-type")
+        .set_values(Some(types.iter().map(|t| t.to_string()).collect()))
+        .build();
+    let mut pages = ec2
+        .describe_instance_type_offerings()
+        .location_type(aws_sdk_ec2::types::LocationType::Region)
+        .filters(filter)
+        .into_paginator()
+        .send();
+    let mut offered = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("listing the region's instance types"))?;
+        offered.extend(
+            page.instance_type_offerings()
+                .iter()
+                .filter_map(|o| o.instance_type().map(|t| t.as_str().to_owned())),
+        );
+    }
+    Ok(offered)
+}
+
 /// Does the key pair exist in this region?
 pub async fn key_pair_exists(ec2: &Client, name: &str) -> Result<bool> {
     match ec2.describe_key_pairs().key_names(name).send().await {
