@@ -143,6 +143,17 @@ fn deploy_of_one_group_touches_only_that_group() {
     p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
         .ok();
     hosts.wait_for(3);
+    // The dry run names what the real run then does: worker.yml on the workers only.
+    let dry = p
+        .manage(["staging", "deploy", "--group", "worker", "--dry-run"])
+        .ok();
+    assert!(
+        dry.stderr.contains("worker.yml on worker"),
+        "{}",
+        dry.stderr
+    );
+    assert!(!dry.stderr.contains("app.yml"), "{}", dry.stderr);
+    assert!(!p.path("hostfs/argos-staging-worker-0").exists());
     let run = p.manage(["staging", "deploy", "--group", "worker"]).ok();
     assert!(
         run.stdout.contains("deployed to 2 host(s)"),

@@ -176,7 +176,22 @@ async fn rebake_makes_a_newer_image_that_commission_uses_and_clean_removes_them_
     let moto = Moto::start();
     let p = reachable_project(&moto, 114);
     let hosts = RealHosts::start(&moto, &p, &[]);
-    p.manage(["staging", "bake"]).ok();
+    // The dry run says what the real run then does: bake from the base AMI, nothing made yet.
+    let dry = p.manage(["staging", "bake", "--dry-run"]).ok();
+    assert!(
+        dry.stderr
+            .contains("would bake a new image from ami-785db401"),
+        "{}",
+        dry.stderr
+    );
+    assert_eq!(images(&moto).await.len(), 0);
+    let baked = p
+        .manage(["staging", "bake", "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(baked["baked"], true, "{baked}");
+    let dry = p.manage(["staging", "bake", "--dry-run"]).ok();
+    assert!(dry.stdout.contains("nothing to bake"), "{}", dry.stdout);
     let again = p.manage(["staging", "bake"]).ok();
     assert!(again.stdout.contains("nothing to bake"), "{}", again.stdout);
     assert_eq!(images(&moto).await.len(), 1);
