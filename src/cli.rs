@@ -113,6 +113,8 @@ pub enum Action {
     Status(StatusArgs),
     /// The stack's recent events, failures first
     Events(EventsArgs),
+    /// Run CloudFormation drift detection and list what was changed by hand
+    Drift,
     /// Who commissioned, updated, deployed or acted on hosts, when, and how it ended (newest first)
     History(HistoryArgs),
     /// Delete the env's stack and wait until it is gone

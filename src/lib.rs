@@ -66,6 +66,7 @@ pub fn lock_for(action: &Action) -> &'static [Scope] {
         | Action::Ssh(_)
         | Action::Status(_)
         | Action::Events(_)
+        | Action::Drift
         | Action::History(_)
         | Action::Unlock(_)
         | Action::Init(_)
@@ -91,6 +92,7 @@ pub fn action_name(action: &Action) -> &'static str {
         Action::Ssh(_) => "ssh",
         Action::Status(_) => "status",
         Action::Events(_) => "events",
+        Action::Drift => "drift",
         Action::History(_) => "history",
         Action::Decommission(_) => "decommission",
         Action::Unlock(_) => "unlock",
@@ -297,6 +299,7 @@ async fn run_action(action: Action, ctx: &Ctx) -> Result<()> {
         }
         Action::Status(a) => actions::status::run(ctx, &a.select.selector(a.host.as_deref())).await,
         Action::Events(a) => actions::events::run(ctx, a.limit, a.since).await,
+        Action::Drift => actions::drift::run(ctx).await,
         Action::History(a) => actions::history::run(ctx, a.limit.into()).await,
         Action::Decommission(a) => actions::decommission::run(ctx, &a.into()).await,
         Action::Update(a) => actions::update::run(ctx, &a.into()).await,
@@ -387,6 +390,7 @@ pub fn records_history(action: &Action) -> bool {
         | Action::Ssh(_)
         | Action::Status(_)
         | Action::Events(_)
+        | Action::Drift
         | Action::History(_)
         | Action::Dns
         | Action::Unlock(_) => false,
@@ -451,6 +455,7 @@ pub fn changes_aws(action: &Action) -> bool {
         | Action::Ssh(_)
         | Action::Status(_)
         | Action::Events(_)
+        | Action::Drift
         | Action::History(_) => false,
         Action::Config { .. }
         | Action::Commission(_)

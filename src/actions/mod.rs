@@ -9,6 +9,7 @@ pub mod decommission;
 pub mod deploy;
 pub mod dns;
 pub mod doctor;
+pub mod drift;
 pub mod env_image;
 pub mod events;
 pub mod exec;

@@ -6,12 +6,15 @@
 
 use super::settle::{settle, StackFlags};
 use super::{deploy, push, write_outputs, Ctx};
-use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, Stack, StackOutput};
+use crate::aws::cloudformation::{
+    self as cfn, ChangeSet, ChangeSetRequest, DriftedResource, Stack, StackOutput,
+};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
 use crate::stack::changeset::{self, Change, ParamChange, Risk};
+use crate::stack::drift::Drift;
 use crate::stack::{self, failure, Intent, Mark, Operator, Pacing, Settled};
 use crate::ui::Output;
 use aws_sdk_cloudformation::types::Capability;
@@ -45,6 +48,9 @@ pub struct Updated {
     pub outputs: Vec<StackOutput>,
     /// The image the env gets and why (kept, a newer bake, --image, --no-bake).
     pub image: Option<crate::image::Choice>,
+    /// Resources changed by hand, which the update overwrites: empty when in sync, null when
+    /// drift could not be checked.
+    pub drift: Option<Vec<DriftedResource>>,
 }
 
 impl Updated {
@@ -61,6 +67,7 @@ impl Updated {
             seconds: 0.0,
             outputs: stack.outputs.clone(),
             image: None,
+            drift: None,
         }
     }
 }
@@ -158,6 +165,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         args.image.as_deref(),
     )
     .await?;
+    let drift = drift_note(ctx, &clients, &stack).await;
     let formation = formation.with_image(&ctx.env, &image.image_id);
     super::aws_preflight::check(
         ctx,
@@ -193,6 +201,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         .await
         .map_err(|e| with_json_failure(ctx, e))?;
     updated.image = Some(image);
+    updated.drift = drift;
     ctx.ui.result(&updated);
     if updated.outcome == Outcome::DryRun {
         return Ok(());
@@ -210,6 +219,40 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         &deploy::Passthrough::default(),
     )
     .await
+}
+
+/// Drift detection before the change set: what was changed by hand is shown above it, because
+/// the update overwrites it. Informative only: when drift cannot be checked (an endpoint
+/// without the API, a failed or slow detection) one line says so and the update goes on.
+async fn drift_note(ctx: &Ctx, clients: &Clients, stack: &Stack) -> Option<Vec<DriftedResource>> {
+    ctx.ui
+        .step(format!("detecting drift on stack {}", stack.name));
+    match crate::stack::drift::detect(&clients.cfn, &stack.id, ctx.stack_pacing()).await {
+        Ok(Drift::InSync) => {
+            ctx.ui.info("no drift");
+            Some(vec![])
+        }
+        Ok(Drift::Drifted(resources)) => {
+            ctx.ui.warn(format!(
+                "{} resource(s) of stack {} were changed by hand; the update overwrites them:",
+                resources.len(),
+                stack.name
+            ));
+            ctx.ui.info(crate::ui::drift::render(&resources));
+            Some(resources)
+        }
+        Ok(Drift::Unsupported(what)) => {
+            ctx.ui.warn(format!(
+                "drift could not be checked: this CloudFormation endpoint has no drift detection (DetectStackDrift: {what}); going on"
+            ));
+            None
+        }
+        Err(e) => {
+            ctx.ui
+                .warn(format!("drift could not be checked: {e}; going on"));
+            None
+        }
+    }
 }
 
 /// A change set is made from a template in S3, even for a dry run.

@@ -585,3 +585,157 @@ pub async fn last_deleted(cfn: &Client, name: &str) -> Result<Option<(String, Op
         (id, when)
     }))
 }
+
+/// How DetectStackDrift answered: a detection started, or an endpoint without the API.
+#[derive(Debug)]
+pub enum DriftStart {
+    /// The detection's id, for DescribeStackDriftDetectionStatus.
+    Started(String),
+    /// What the endpoint answered instead (an emulator's "not implemented").
+    Unsupported(String),
+}
+
+/// Start drift detection on the stack. An endpoint that lacks the API (an unknown action, or an
+/// HTTP 500/501 with no AWS error, as moto answers) is `Unsupported`, not an error; the SDK
+/// retries such an answer only twice, so finding out costs well under a second.
+pub async fn detect_drift(cfn: &Client, stack: &str) -> Result<DriftStart> {
+    let out = cfn
+        .detect_stack_drift()
+        .stack_name(stack)
+        .customize()
+        .config_override(
+            aws_sdk_cloudformation::config::Builder::default().retry_config(
+                aws_sdk_cloudformation::config::retry::RetryConfig::standard().with_max_attempts(3),
+            ),
+        )
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(DriftStart::Started(
+            out.stack_drift_detection_id()
+                .unwrap_or_default()
+                .to_owned(),
+        )),
+        Err(e) => {
+            use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            let unknown_action = matches!(
+                e.code(),
+                Some(
+                    "InvalidAction"
+                        | "UnknownOperation"
+                        | "UnknownOperationException"
+                        | "NotImplemented"
+                        | "NotImplementedException"
+                )
+            );
+            let bare_5xx = e.code().is_none() && matches!(status, Some(500 | 501));
+            if unknown_action || bare_5xx {
+                let what = match (e.code(), e.message(), status) {
+                    (Some(code), Some(m), _) => format!("{code}: {m}"),
+                    (Some(code), None, _) => code.to_owned(),
+                    (None, _, Some(s)) => format!("HTTP {s} with no AWS error"),
+                    (None, _, None) => "no readable answer".to_owned(),
+                };
+                return Ok(DriftStart::Unsupported(what));
+            }
+            Err(aws(format!("starting drift detection on stack {stack}"))(e))
+        }
+    }
+}
+
+/// One look at a drift detection.
+#[derive(Debug, Clone)]
+pub struct DriftDetection {
+    /// DETECTION_IN_PROGRESS, DETECTION_COMPLETE or DETECTION_FAILED.
+    pub status: String,
+    /// IN_SYNC, DRIFTED, UNKNOWN or NOT_CHECKED, once known.
+    pub drift_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+pub async fn drift_detection(cfn: &Client, detection_id: &str) -> Result<DriftDetection> {
+    let out = cfn
+        .describe_stack_drift_detection_status()
+        .stack_drift_detection_id(detection_id)
+        .send()
+        .await
+        .map_err(aws(format!("looking at drift detection {detection_id}")))?;
+    Ok(DriftDetection {
+        status: out
+            .detection_status()
+            .map_or("UNKNOWN", |s| s.as_str())
+            .to_owned(),
+        drift_status: out.stack_drift_status().map(|s| s.as_str().to_owned()),
+        reason: out.detection_status_reason().map(str::to_owned),
+    })
+}
+
+/// A resource changed outside CloudFormation (or deleted), as the last detection saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftedResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// MODIFIED or DELETED.
+    pub drift: String,
+    /// Empty for a deleted resource.
+    pub differences: Vec<PropertyDifference>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PropertyDifference {
+    /// The property's JSON path, as CloudFormation gives it (`/Tags/0/Value`).
+    pub path: String,
+    pub expected: String,
+    pub actual: String,
+    /// ADD, REMOVE or NOT_EQUAL.
+    pub difference: String,
+}
+
+/// The stack's MODIFIED and DELETED resources from the last drift detection, every page.
+pub async fn resource_drifts(cfn: &Client, stack: &str) -> Result<Vec<DriftedResource>> {
+    use aws_sdk_cloudformation::types::StackResourceDriftStatus as S;
+    let mut all = Vec::new();
+    let mut pages = cfn
+        .describe_stack_resource_drifts()
+        .stack_name(stack)
+        .stack_resource_drift_status_filters(S::Modified)
+        .stack_resource_drift_status_filters(S::Deleted)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws(format!(
+            "listing the drifted resources of stack {stack}"
+        )))?;
+        all.extend(page.stack_resource_drifts().iter().map(|r| {
+            DriftedResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                physical_id: r
+                    .physical_resource_id()
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                drift: r
+                    .stack_resource_drift_status()
+                    .map_or("UNKNOWN", |s| s.as_str())
+                    .to_owned(),
+                differences: r
+                    .property_differences()
+                    .iter()
+                    .map(|d| PropertyDifference {
+                        path: d.property_path().unwrap_or_default().to_owned(),
+                        expected: d.expected_value().unwrap_or_default().to_owned(),
+                        actual: d.actual_value().unwrap_or_default().to_owned(),
+                        difference: d
+                            .difference_type()
+                            .map_or("UNKNOWN", |t| t.as_str())
+                            .to_owned(),
+                    })
+                    .collect(),
+            }
+        }));
+    }
+    Ok(all)
+}

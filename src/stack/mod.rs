@@ -4,6 +4,7 @@
 
 pub mod changeset;
 pub mod create;
+pub mod drift;
 pub mod failure;
 pub mod instances;
 pub mod machine;

@@ -3,6 +3,7 @@
 
 pub mod changes;
 mod checklist;
+pub mod drift;
 mod progress;
 mod table;
 

@@ -4,6 +4,7 @@
 
 mod consistency;
 mod dns;
+mod drift;
 mod hosts;
 mod machine;
 mod mocks;
