@@ -41,6 +41,7 @@ const CASES: &[Case] = &[
     Case { name: "deploy parallel word", setup: "nothing", args: &["staging", "deploy", "--parallel", "many"], env: &[], code: 2, want: &["--parallel"] },
     Case { name: "deploy parallel negative", setup: "nothing", args: &["staging", "deploy", "--parallel", "-1"], env: &[], code: 2, want: &["-1"] },
     Case { name: "deploy parallel huge", setup: "nothing", args: &["staging", "deploy", "--parallel", "99999999999"], env: &[], code: 2, want: &["--parallel"] },
+    Case { name: "drift takes no argument", setup: "nothing", args: &["staging", "drift", "Web1"], env: &[], code: 2, want: &["Web1"] },
     Case { name: "events limit negative", setup: "nothing", args: &["staging", "events", "-n", "-5"], env: &[], code: 2, want: &["-5"] },
     Case { name: "events --since 'yesterday'", setup: "nothing", args: &["staging", "events", "--since", "yesterday"], env: &[], code: 2, want: &["--since"] },
     Case { name: "events --since '-5m'", setup: "nothing", args: &["staging", "events", "--since", "-5m"], env: &[], code: 2, want: &["-5"] },
