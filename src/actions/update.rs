@@ -165,7 +165,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         args.image.as_deref(),
     )
     .await?;
-    let drift = drift_note(ctx, &clients, &stack).await;
+    let drift = drift_note(ctx, &clients.cfn, &stack, ctx.stack_pacing()).await;
     let formation = formation.with_image(&ctx.env, &image.image_id);
     super::aws_preflight::check(
         ctx,
@@ -224,32 +224,35 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
 /// Drift detection before the change set: what was changed by hand is shown above it, because
 /// the update overwrites it. Informative only: when drift cannot be checked (an endpoint
 /// without the API, a failed or slow detection) one line says so and the update goes on.
-async fn drift_note(ctx: &Ctx, clients: &Clients, stack: &Stack) -> Option<Vec<DriftedResource>> {
-    ctx.ui
-        .step(format!("detecting drift on stack {}", stack.name));
-    match crate::stack::drift::detect(&clients.cfn, &stack.id, ctx.stack_pacing()).await {
+pub async fn drift_note(
+    op: &dyn Operator,
+    client: &Client,
+    stack: &Stack,
+    pacing: Pacing,
+) -> Option<Vec<DriftedResource>> {
+    op.step(&format!("detecting drift on stack {}", stack.name));
+    match crate::stack::drift::detect(client, &stack.id, pacing).await {
         Ok(Drift::InSync) => {
-            ctx.ui.info("no drift");
+            op.info("no drift");
             Some(vec![])
         }
         Ok(Drift::Drifted(resources)) => {
-            ctx.ui.warn(format!(
+            op.warn(&format!(
                 "{} resource(s) of stack {} were changed by hand; the update overwrites them:",
                 resources.len(),
                 stack.name
             ));
-            ctx.ui.info(crate::ui::drift::render(&resources));
+            op.info(&crate::ui::drift::render(&resources));
             Some(resources)
         }
         Ok(Drift::Unsupported(what)) => {
-            ctx.ui.warn(format!(
+            op.warn(&format!(
                 "drift could not be checked: this CloudFormation endpoint has no drift detection (DetectStackDrift: {what}); going on"
             ));
             None
         }
         Err(e) => {
-            ctx.ui
-                .warn(format!("drift could not be checked: {e}; going on"));
+            op.warn(&format!("drift could not be checked: {e}; going on"));
             None
         }
     }

@@ -17,6 +17,7 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, Rule};
+use manage::actions::update::drift_note;
 use manage::error::Error;
 use manage::stack::drift::{detect, Drift};
 
@@ -335,4 +336,159 @@ async fn an_endpoint_without_the_api_is_unsupported_not_an_error() {
     let client = mocked(&[&denied]);
     let e = detect(&client, ID, pacing(1800)).await.unwrap_err();
     assert!(e.to_string().contains("AccessDenied"), "{e}");
+}
+
+fn our_stack() -> manage::aws::cloudformation::Stack {
+    manage::aws::cloudformation::Stack {
+        id: ID.to_owned(),
+        name: NAME.to_owned(),
+        status: "UPDATE_COMPLETE".to_owned(),
+        reason: None,
+        outputs: vec![],
+        created: None,
+        updated: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_shows_the_drifted_resources_it_will_overwrite() {
+    let start = started();
+    let looks = mock!(Client::describe_stack_drift_detection_status)
+        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
+    let pages = two_pages();
+    let client = mocked(&[&start, &looks, &pages]);
+    let op = Scripted::new(true);
+    let found = drift_note(&op, &client, &our_stack(), pacing(1800)).await;
+    assert_eq!(found.map(|r| r.len()), Some(3));
+    let said = op.said.borrow();
+    let warn = said
+        .iter()
+        .position(|l| {
+            l == "warn: 3 resource(s) of stack argos-staging were changed by hand; the update overwrites them:"
+        })
+        .unwrap_or_else(|| panic!("no drift warning:\n{}", said.join("\n")));
+    let table = &said[warn + 1];
+    for part in [
+        "info: ",
+        "WebSg",
+        "sg-0abc",
+        "/SecurityGroupIngress/0/CidrIp",
+        "0.0.0.0/0",
+        "Jobs",
+        "DELETED",
+    ] {
+        assert!(table.contains(part), "{part} missing from:\n{table}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_says_in_one_line_when_drift_cannot_be_checked_and_goes_on() {
+    let failed = mock!(Client::describe_stack_drift_detection_status).then_output(|| {
+        status(
+            "DETECTION_FAILED",
+            None,
+            Some("Stack is in UPDATE_IN_PROGRESS"),
+        )
+    });
+    let start = started();
+    let client = mocked(&[&start, &failed]);
+    let op = Scripted::new(true);
+    assert!(drift_note(&op, &client, &our_stack(), pacing(1800))
+        .await
+        .is_none());
+    let warns: Vec<_> = op
+        .said
+        .borrow()
+        .iter()
+        .filter(|l| l.starts_with("warn: "))
+        .cloned()
+        .collect();
+    assert_eq!(warns.len(), 1, "{warns:?}");
+    assert!(
+        warns[0].starts_with("warn: drift could not be checked: ")
+            && warns[0].contains("UPDATE_IN_PROGRESS")
+            && warns[0].ends_with("; going on"),
+        "{}",
+        warns[0]
+    );
+
+    let in_sync_start = started();
+    let in_sync = mock!(Client::describe_stack_drift_detection_status)
+        .then_output(|| status("DETECTION_COMPLETE", Some("IN_SYNC"), None));
+    let pages = no_drifts();
+    let client = mocked(&[&in_sync_start, &in_sync, &pages]);
+    let op = Scripted::new(true);
+    assert_eq!(
+        drift_note(&op, &client, &our_stack(), pacing(1800))
+            .await
+            .map(|r| r.len()),
+        Some(0)
+    );
+    assert!(
+        op.transcript().contains("info: no drift"),
+        "{}",
+        op.transcript()
+    );
+    assert!(!op.transcript().contains("warn:"), "{}", op.transcript());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_drift_report_has_the_fields_the_readme_names() {
+    use manage::actions::drift::{Report, Status};
+    let start = started();
+    let looks = mock!(Client::describe_stack_drift_detection_status)
+        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
+    let pages = two_pages();
+    let client = mocked(&[&start, &looks, &pages]);
+    let Drift::Drifted(resources) = detect(&client, ID, pacing(1800)).await.unwrap() else {
+        panic!("expected drift");
+    };
+    let report = Report {
+        stack: NAME.to_owned(),
+        status: Status::Drifted,
+        resources,
+    };
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["status"], "drifted");
+    let keys: Vec<_> = json["resources"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "differences",
+            "drift",
+            "logical_id",
+            "physical_id",
+            "resource_type"
+        ]
+    );
+    let diff: Vec<_> = json["resources"][0]["differences"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(diff, ["actual", "difference", "expected", "path"]);
+    let text = report.to_string();
+    assert!(
+        text.ends_with(
+            "argos-staging: 3 resource(s) changed by hand; the next update overwrites them"
+        ),
+        "{text}"
+    );
+    let in_sync = Report {
+        stack: NAME.to_owned(),
+        status: Status::InSync,
+        resources: vec![],
+    };
+    assert_eq!(in_sync.to_string(), "argos-staging: no drift");
+    assert_eq!(serde_json::to_value(&in_sync).unwrap()["status"], "in_sync");
 }
