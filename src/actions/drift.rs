@@ -49,6 +49,9 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             ctx.env.name
         )));
     };
+    // Values of secret parameters are masked in what CloudFormation reports.
+    let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
+    let secrets = super::checked::secret_values(ctx, &formation)?;
     ctx.ui.step(format!("detecting drift on stack {name}"));
     let resources = match drift::detect(&clients.cfn, &stack.id, ctx.stack_pacing()).await? {
         Drift::Unsupported(what) => {
@@ -57,7 +60,10 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
             )))
         }
         Drift::InSync => vec![],
-        Drift::Drifted(resources) => resources,
+        Drift::Drifted(mut resources) => {
+            drift::mask(&mut resources, &secrets);
+            resources
+        }
     };
     ctx.ui.result(&Report {
         stack: name,

@@ -165,7 +165,8 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         args.image.as_deref(),
     )
     .await?;
-    let drift = drift_note(ctx, &clients.cfn, &stack, ctx.stack_pacing()).await;
+    let secrets = super::checked::secret_values(ctx, &formation)?;
+    let drift = drift_note(ctx, &clients.cfn, &stack, ctx.stack_pacing(), &secrets).await;
     let formation = formation.with_image(&ctx.env, &image.image_id);
     super::aws_preflight::check(
         ctx,
@@ -229,9 +230,18 @@ pub async fn drift_note(
     client: &Client,
     stack: &Stack,
     pacing: Pacing,
+    secrets: &[String],
 ) -> Option<Vec<DriftedResource>> {
     op.step(&format!("detecting drift on stack {}", stack.name));
-    match crate::stack::drift::detect(client, &stack.id, pacing).await {
+    let found = crate::stack::drift::detect(client, &stack.id, pacing).await;
+    let found = found.map(|d| match d {
+        Drift::Drifted(mut resources) => {
+            crate::stack::drift::mask(&mut resources, secrets);
+            Drift::Drifted(resources)
+        }
+        other => other,
+    });
+    match found {
         Ok(Drift::InSync) => {
             op.info("no drift");
             Some(vec![])

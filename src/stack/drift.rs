@@ -60,3 +60,57 @@ pub async fn detect(client: &Client, stack: &str, pacing: Pacing) -> Result<Drif
         Drift::Drifted(drifted)
     })
 }
+
+/// Hide secret values in drift results: CloudFormation reports a property's expected and
+/// actual values as they are, and a property set from a secret parameter would show it. Any
+/// value that contains one of `secrets` (the env's secret parameter values) becomes `****`.
+pub fn mask(resources: &mut [crate::aws::cloudformation::DriftedResource], secrets: &[String]) {
+    let hidden = |v: &str| {
+        secrets
+            .iter()
+            .any(|s| !s.is_empty() && v.contains(s.as_str()))
+    };
+    for d in resources.iter_mut().flat_map(|r| r.differences.iter_mut()) {
+        for v in [&mut d.expected, &mut d.actual] {
+            if hidden(v) {
+                *v = "****".to_owned();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::cloudformation::{DriftedResource, PropertyDifference};
+
+    #[test]
+    fn secret_values_never_show() {
+        let diff = |e: &str, a: &str| PropertyDifference {
+            path: "/MasterUserPassword".into(),
+            expected: e.into(),
+            actual: a.into(),
+            difference: "NOT_EQUAL".into(),
+        };
+        let mut found = vec![DriftedResource {
+            logical_id: "Db".into(),
+            resource_type: "AWS::RDS::DBInstance".into(),
+            physical_id: None,
+            drift: "MODIFIED".into(),
+            differences: vec![
+                diff("s3cr3t", "changed"),
+                diff("{\"p\":\"xs3cr3tx\"}", "plain"),
+            ],
+        }];
+        mask(&mut found, &["s3cr3t".into(), String::new()]);
+        let d = &found[0].differences;
+        assert_eq!(
+            (d[0].expected.as_str(), d[0].actual.as_str()),
+            ("****", "changed")
+        );
+        assert_eq!(
+            (d[1].expected.as_str(), d[1].actual.as_str()),
+            ("****", "plain")
+        );
+    }
+}

@@ -358,7 +358,7 @@ async fn update_shows_the_drifted_resources_it_will_overwrite() {
     let pages = two_pages();
     let client = mocked(&[&start, &looks, &pages]);
     let op = Scripted::new(true);
-    let found = drift_note(&op, &client, &our_stack(), pacing(1800)).await;
+    let found = drift_note(&op, &client, &our_stack(), pacing(1800), &[]).await;
     assert_eq!(found.map(|r| r.len()), Some(3));
     let said = op.said.borrow();
     let warn = said
@@ -382,6 +382,26 @@ async fn update_shows_the_drifted_resources_it_will_overwrite() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_secret_value_in_a_drifted_property_never_shows() {
+    let start = started();
+    let looks = mock!(Client::describe_stack_drift_detection_status)
+        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
+    let pages = two_pages();
+    let client = mocked(&[&start, &looks, &pages]);
+    let op = Scripted::new(true);
+    // Say the open CIDR came from a secret parameter.
+    let secrets = ["0.0.0.0/0".to_owned()];
+    let found = drift_note(&op, &client, &our_stack(), pacing(1800), &secrets)
+        .await
+        .unwrap();
+    let said = op.said.borrow().join("\n");
+    assert!(!said.contains("0.0.0.0/0"), "{said}");
+    assert!(said.contains("****"), "{said}");
+    let json = serde_json::to_string(&found).unwrap();
+    assert!(!json.contains("0.0.0.0/0"), "{json}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn update_says_in_one_line_when_drift_cannot_be_checked_and_goes_on() {
     let failed = mock!(Client::describe_stack_drift_detection_status).then_output(|| {
         status(
@@ -393,7 +413,7 @@ async fn update_says_in_one_line_when_drift_cannot_be_checked_and_goes_on() {
     let start = started();
     let client = mocked(&[&start, &failed]);
     let op = Scripted::new(true);
-    assert!(drift_note(&op, &client, &our_stack(), pacing(1800))
+    assert!(drift_note(&op, &client, &our_stack(), pacing(1800), &[])
         .await
         .is_none());
     let warns: Vec<_> = op
@@ -419,7 +439,7 @@ async fn update_says_in_one_line_when_drift_cannot_be_checked_and_goes_on() {
     let client = mocked(&[&in_sync_start, &in_sync, &pages]);
     let op = Scripted::new(true);
     assert_eq!(
-        drift_note(&op, &client, &our_stack(), pacing(1800))
+        drift_note(&op, &client, &our_stack(), pacing(1800), &[])
             .await
             .map(|r| r.len()),
         Some(0)
