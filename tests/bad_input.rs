@@ -467,6 +467,63 @@ bad_input! {
     }
 }
 
+bad_input! {
+    stack_policy_file_missing: Case {
+        name: "stack policy file missing",
+        setup: |p| p.edit_config(|c| c["stack_policy"] = "policies/nope.json".into()),
+        args: &["staging", "status"],
+        want: &["config.json", "key \"stack_policy\"", "policies/nope.json", "cannot read"],
+    }
+}
+
+bad_input! {
+    stack_policy_not_json: Case {
+        name: "stack policy not JSON",
+        setup: |p| {
+            p.write("policies/stack.json", "Statement: []\n");
+            p.edit_config(|c| c["environments"]["production"]["stack_policy"] = "policies/stack.json".into());
+        },
+        args: &["production", "update"],
+        want: &["key \"environments.production.stack_policy\"", "policies/stack.json", "is not JSON"],
+    }
+}
+
+bad_input! {
+    role_arn_not_a_role: Case {
+        name: "role_arn not a role",
+        setup: |p| p.edit_config(|c| c["environments"]["staging"]["role_arn"] = "arn:aws:iam::123456789012:user/deployer".into()),
+        args: &["staging", "commission"],
+        want: &["key \"environments.staging.role_arn\"", "user/deployer", "not an IAM role ARN"],
+    }
+}
+
+bad_input! {
+    role_arn_short_account: Case {
+        name: "role_arn with a short account",
+        setup: |p| p.edit_config(|c| c["role_arn"] = "arn:aws:iam::1234:role/cfn".into()),
+        args: &["staging", "decommission", "--yes"],
+        want: &["key \"role_arn\"", "not an IAM role ARN"],
+    }
+}
+
+bad_input! {
+    notification_arn_not_a_topic: Case {
+        name: "notification_arns with a queue",
+        setup: |p| p.edit_config(|c| c["notification_arns"] = serde_json::json!(["arn:aws:sqs:us-east-1:123456789012:events"])),
+        args: &["staging", "commission"],
+        want: &["key \"notification_arns\"", "sqs", "not an SNS topic ARN"],
+    }
+}
+
+bad_input! {
+    notification_arns_a_string: Case {
+        name: "notification_arns a string",
+        setup: |p| p.edit_config(|c| c["environments"]["staging"]["notification_arns"] = "arn:aws:sns:us-east-1:123456789012:events".into()),
+        args: &["staging", "update"],
+        want: &["environments.staging", "notification_arns", "sequence"],
+    }
+}
+
 fn check(case: Case) {
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();

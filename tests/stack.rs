@@ -546,3 +546,107 @@ async fn secrets_reach_the_stack_but_never_the_output() {
         .map(str::to_owned);
     assert_eq!(given.as_deref(), Some(secret), "the stack got the secret");
 }
+
+/// CreateTopic on the emulator (the tests have no SNS client): the emulator publishes the
+/// stack's events to its notification topics and fails a create whose topic does not exist.
+fn create_topic(moto: &Moto, name: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = moto.url.trim_start_matches("http://");
+    let body = format!("Action=CreateTopic&Name={name}&Version=2010-03-31");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let arn = answer
+        .split("<TopicArn>")
+        .nth(1)
+        .and_then(|rest| rest.split("</TopicArn>").next())
+        .unwrap_or_else(|| panic!("CreateTopic answered: {answer}"));
+    arn.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stack_policy_role_and_topics_reach_the_stack_and_status() {
+    let moto = Moto::start();
+    let p = Project::new(&moto.url);
+    let topic = create_topic(&moto, "argos-stack-events");
+    let role = "arn:aws:iam::123456789012:role/argos-cfn";
+    let first =
+        r#"{"Statement":[{"Effect":"Allow","Action":"Update:*","Principal":"*","Resource":"*"}]}"#;
+    p.write("policies/stack.json", first);
+    p.edit_config(|c| {
+        c["stack_policy"] = "policies/stack.json".into();
+        c["environments"]["staging"]["role_arn"] = role.into();
+        c["environments"]["staging"]["notification_arns"] = serde_json::json!([topic]);
+    });
+    let status = p.manage(["staging", "status"]).ok();
+    assert!(
+        !status.stdout.contains("termination protection"),
+        "{}",
+        status.stdout
+    );
+
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    let cfn = moto.cfn().await;
+    let policy = |cfn: aws_sdk_cloudformation::Client| async move {
+        cfn.get_stack_policy()
+            .stack_name("argos-staging")
+            .send()
+            .await
+            .unwrap()
+            .stack_policy_body()
+            .map(str::to_owned)
+    };
+    assert_eq!(policy(cfn.clone()).await.as_deref(), Some(first));
+    // The emulator keeps the role and the topics as they were sent.
+    let stack = moto.stack("argos-staging").await.unwrap();
+    assert_eq!(stack.role_arn(), Some(role));
+    assert_eq!(stack.notification_arns(), std::slice::from_ref(&topic));
+    assert_eq!(stack.enable_termination_protection(), Some(false));
+
+    let json = p
+        .manage(["staging", "status", "--output", "json"])
+        .ok()
+        .json();
+    let protection = &json["protection"];
+    assert_eq!(protection["termination_protection"], false);
+    assert_eq!(protection["stack_policy"], true);
+    assert_eq!(protection["role_arn"], role);
+    assert_eq!(protection["notification_arns"], serde_json::json!([topic]));
+    let text = p.manage(["staging", "status"]).ok();
+    assert!(
+        text.stdout.contains("stack policy            set")
+            && text
+                .stdout
+                .contains(&format!("service role            {role}"))
+            && text
+                .stdout
+                .contains(&format!("notifications           {topic}")),
+        "{}",
+        text.stdout
+    );
+
+    // update sets the policy file's new text, and sends the role and topics again.
+    let second = r#"{"Statement":[{"Effect":"Deny","Action":"Update:Delete","Principal":"*","Resource":"*"}]}"#;
+    p.write("policies/stack.json", second);
+    p.write(
+        "formations/audit.yaml",
+        "Resources:\n  AuditGroup:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: audit\n      VpcId: !Ref Vpc\n",
+    );
+    p.manage(["staging", "update", "--yes", "--no-deploy"]).ok();
+    assert_eq!(policy(cfn.clone()).await.as_deref(), Some(second));
+    let stack = moto.stack("argos-staging").await.unwrap();
+    assert_eq!(stack.role_arn(), Some(role));
+    // The emulator keeps the create's topics (it does not apply a change set's).
+    assert_eq!(stack.notification_arns(), std::slice::from_ref(&topic));
+
+    p.manage(["staging", "decommission", "--yes"]).ok();
+    assert_eq!(moto.stack_status("argos-staging").await, None);
+}

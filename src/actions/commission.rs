@@ -139,6 +139,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         formation: &formation,
         url: &pushed.url,
         tags: &tags,
+        settings: &ctx.env.stack,
     };
     let stack = create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
     ctx.ui.result(&Commissioned {
@@ -181,5 +182,8 @@ fn planned(name: &str) -> Stack {
         outputs: vec![],
         created: None,
         updated: None,
+        termination_protection: false,
+        role_arn: None,
+        notification_arns: vec![],
     }
 }

@@ -30,6 +30,7 @@ pub async fn settle(
         dry_run: ctx.dry_run,
         skip: &args.skip,
         retain,
+        role_arn: ctx.env.stack.role_arn.as_deref(),
         pacing: ctx.stack_pacing(),
     };
     stack::settle(&clients.cfn, &ctx.env.stack_name(), intent, &rec, ctx).await

@@ -189,6 +189,13 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         secret: &secret,
         tags: &tags,
         capabilities: formation.capabilities(),
+        role_arn: ctx.env.stack.role_arn.as_deref(),
+        notification_arns: ctx
+            .env
+            .stack
+            .notification_arns
+            .as_deref()
+            .unwrap_or_default(),
         defined_in: &defined_in,
     };
     let options = Options {
@@ -203,6 +210,16 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         .map_err(|e| with_json_failure(ctx, e))?;
     updated.image = Some(image);
     updated.drift = drift;
+    if let (false, Some(policy)) = (
+        updated.outcome == Outcome::DryRun,
+        &ctx.env.stack.stack_policy,
+    ) {
+        ctx.ui.step(format!(
+            "setting the stack policy from {}",
+            policy.path.display()
+        ));
+        cfn::set_stack_policy(&clients.cfn, &stack.id, &policy.body).await?;
+    }
     ctx.ui.result(&updated);
     if updated.outcome == Outcome::DryRun {
         return Ok(());
@@ -304,6 +321,9 @@ pub struct Proposal<'a> {
     pub secret: &'a std::collections::BTreeSet<String>,
     pub tags: &'a [(String, String)],
     pub capabilities: Vec<Capability>,
+    /// The service role and notification topics the change set names.
+    pub role_arn: Option<&'a str>,
+    pub notification_arns: &'a [String],
     /// "fragment:line" of a logical id.
     pub defined_in: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -388,6 +408,8 @@ async fn create_change_set(
         parameters: p.parameters,
         tags: p.tags,
         capabilities: p.capabilities.clone(),
+        role_arn: p.role_arn,
+        notification_arns: p.notification_arns,
     };
     changeset::prepare(client, &request, o.pacing).await
 }

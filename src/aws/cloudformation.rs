@@ -17,6 +17,12 @@ pub struct Stack {
     pub outputs: Vec<StackOutput>,
     pub created: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
+    /// EnableTerminationProtection as DescribeStacks reports it.
+    pub termination_protection: bool,
+    /// The CloudFormation service role the stack acts with, if any.
+    pub role_arn: Option<String>,
+    /// SNS topics that get the stack's events.
+    pub notification_arns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +71,11 @@ pub struct CreateRequest<'a> {
     pub parameters: &'a [(String, String)],
     pub tags: &'a [(String, String)],
     pub capabilities: Vec<Capability>,
+    /// StackPolicyBody.
+    pub stack_policy: Option<&'a str>,
+    /// RoleARN: the service role CloudFormation acts with.
+    pub role_arn: Option<&'a str>,
+    pub notification_arns: &'a [String],
 }
 
 /// The stack by name or id, or None if it does not exist.
@@ -95,6 +106,9 @@ pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<Stack>> {
             .collect(),
         created: s.creation_time().map(to_chrono),
         updated: s.last_updated_time().map(to_chrono),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
+        role_arn: s.role_arn().map(str::to_owned),
+        notification_arns: s.notification_arns().to_vec(),
     }))
 }
 
@@ -127,16 +141,29 @@ pub async fn create(cfn: &Client, req: &CreateRequest<'_>) -> Result<String> {
                 .collect(),
         ))
         .set_capabilities(Some(req.capabilities.clone()))
+        .set_stack_policy_body(req.stack_policy.map(str::to_owned))
+        .set_role_arn(req.role_arn.map(str::to_owned))
+        .set_notification_arns(
+            (!req.notification_arns.is_empty()).then(|| req.notification_arns.to_vec()),
+        )
         .send()
         .await
         .map_err(aws(format!("creating stack {}", req.name)))?;
     Ok(out.stack_id().unwrap_or(req.name).to_owned())
 }
 
-pub async fn delete(cfn: &Client, name_or_id: &str, retain: &[String]) -> Result<()> {
+/// DeleteStack; `role_arn` is the service role CloudFormation deletes with (None: the stack's
+/// own, or the caller's credentials).
+pub async fn delete(
+    cfn: &Client,
+    name_or_id: &str,
+    retain: &[String],
+    role_arn: Option<&str>,
+) -> Result<()> {
     cfn.delete_stack()
         .stack_name(name_or_id)
         .set_retain_resources((!retain.is_empty()).then(|| retain.to_vec()))
+        .set_role_arn(role_arn.map(str::to_owned))
         .send()
         .await
         .map_err(aws(format!("deleting stack {name_or_id}")))?;
@@ -296,6 +323,9 @@ pub struct ChangeSetRequest<'a> {
     pub parameters: &'a [(String, String)],
     pub tags: &'a [(String, String)],
     pub capabilities: Vec<Capability>,
+    pub role_arn: Option<&'a str>,
+    /// Sent even when empty: an empty list removes the topics the stack had.
+    pub notification_arns: &'a [String],
 }
 
 /// A change set as CloudFormation describes it, with every page of its changes.
@@ -344,6 +374,8 @@ pub async fn create_change_set(cfn: &Client, req: &ChangeSetRequest<'_>) -> Resu
         .set_parameters(Some(sdk_parameters(req.parameters)))
         .set_tags(Some(sdk_tags(req.tags)))
         .set_capabilities(Some(req.capabilities.clone()))
+        .set_role_arn(req.role_arn.map(str::to_owned))
+        .set_notification_arns(Some(req.notification_arns.to_vec()))
         .send()
         .await
         .map_err(aws(format!(
@@ -482,6 +514,31 @@ pub async fn stack_parameters(cfn: &Client, stack: &str) -> Result<Vec<(String, 
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// SetStackPolicy with the policy's JSON text.
+pub async fn set_stack_policy(cfn: &Client, stack: &str, body: &str) -> Result<()> {
+    cfn.set_stack_policy()
+        .stack_name(stack)
+        .stack_policy_body(body)
+        .send()
+        .await
+        .map_err(aws(format!("setting the stack policy of stack {stack}")))?;
+    Ok(())
+}
+
+/// GetStackPolicy: the policy's JSON text, or None when the stack has none.
+pub async fn stack_policy(cfn: &Client, stack: &str) -> Result<Option<String>> {
+    let out = cfn
+        .get_stack_policy()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws(format!("reading the stack policy of stack {stack}")))?;
+    Ok(out
+        .stack_policy_body()
+        .filter(|b| !b.trim().is_empty())
+        .map(str::to_owned))
 }
 
 fn sdk_parameters(parameters: &[(String, String)]) -> Vec<Parameter> {

@@ -17,6 +17,9 @@ pub struct EnvConfig {
     pub dns: Option<super::DnsSettings>,
     /// Playbook variables: the config's `vars`, then the env's.
     pub vars: BTreeMap<String, VarSource>,
+    /// The env's stack policy, service role and notification topics (the env's, else the
+    /// config's top level).
+    pub stack: super::StackSettings,
 }
 
 impl EnvConfig {
@@ -27,6 +30,11 @@ impl EnvConfig {
         let mut parameters = config.parameters.clone();
         let mut vars = config.vars.clone();
         let protected = settings.as_ref().is_some_and(|s| s.protected);
+        let stack = settings
+            .as_ref()
+            .map(|s| s.stack.clone())
+            .unwrap_or_default()
+            .over(&config.stack);
         let env_dns = settings.as_ref().map(|s| s.dns.clone()).unwrap_or_default();
         let dns = super::dns::merge(env, config.dns.as_ref(), &env_dns, config.address)
             .map_err(|e| Error::input(format!("{}: {e}", config.path.display())))?;
@@ -50,6 +58,7 @@ impl EnvConfig {
             parameters,
             dns,
             vars,
+            stack,
         })
     }
 

@@ -4,10 +4,12 @@ pub mod dns;
 mod env;
 mod params;
 mod raw;
+mod stack;
 
 pub use dns::{DnsSettings, ZoneRef};
 pub use env::EnvConfig;
 pub use params::{read_private, ParamSource, VarSource};
+pub use stack::{StackPolicy, StackSettings};
 
 use crate::error::{Error, Result};
 use crate::names;
@@ -54,6 +56,8 @@ pub struct EnvSettings {
     pub parameters: BTreeMap<String, ParamSource>,
     pub dns: dns::EnvDns,
     pub vars: BTreeMap<String, VarSource>,
+    /// This env's `stack_policy`, `role_arn` and `notification_arns`, where it sets them.
+    pub stack: StackSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +87,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// The top-level `dns` keys; `EnvConfig` merges them with the env's.
     pub dns: Option<dns::DnsPartial>,
+    /// The top-level `stack_policy`, `role_arn` and `notification_arns`: every env's default.
+    pub stack: StackSettings,
 }
 
 impl Config {
@@ -188,8 +194,12 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
     for (name, value) in &raw.environments {
         names::check_name_part("env", name)
             .map_err(|e| format!("key \"environments.{name}\": {e}"))?;
-        let env: RawEnv = serde_json::from_value(value.clone())
-            .map_err(|e| format!("key \"environments.{name}\": {e}"))?;
+        let env: RawEnv = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+            match e.path().to_string().as_str() {
+                "." => format!("key \"environments.{name}\": {}", e.inner()),
+                at => format!("key \"environments.{name}.{at}\": {}", e.inner()),
+            }
+        })?;
         let key = format!("environments.{name}.parameters");
         environments.insert(
             name.clone(),
@@ -198,6 +208,13 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
                 parameters: parse_params(&key, &env.parameters, dir)?,
                 dns: dns::parse_env(&format!("environments.{name}.dns"), env.dns.as_ref())?,
                 vars: parse_vars(&format!("environments.{name}.vars"), &env.vars, dir)?,
+                stack: stack::parse(
+                    &format!("environments.{name}."),
+                    dir,
+                    env.stack_policy.as_deref(),
+                    env.role_arn,
+                    env.notification_arns,
+                )?,
             },
         );
     }
@@ -207,6 +224,13 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
         )),
         v => Ok(Duration::from_secs(v.unwrap_or(default))),
     };
+    let stack = stack::parse(
+        "",
+        dir,
+        raw.stack_policy.as_deref(),
+        raw.role_arn,
+        raw.notification_arns,
+    )?;
     Ok(Config {
         path: path.to_path_buf(),
         app,
@@ -235,6 +259,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
             host: secs(raw.timeouts.host, 900, "host")?,
         },
         dns: raw.dns.as_ref().map(|v| dns::parse("dns", v)).transpose()?,
+        stack,
     })
 }
 

@@ -34,6 +34,9 @@ pub struct RawConfig {
     pub timeouts: RawTimeouts,
     /// Checked in `config::dns`, which names the key of any problem.
     pub dns: Option<Value>,
+    pub stack_policy: Option<String>,
+    pub role_arn: Option<String>,
+    pub notification_arns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +51,9 @@ pub struct RawEnv {
     pub dns: Option<Value>,
     #[serde(default)]
     pub vars: Map<String, Value>,
+    pub stack_policy: Option<String>,
+    pub role_arn: Option<String>,
+    pub notification_arns: Option<Vec<String>>,
 }
 
 /// Deadlines in seconds.

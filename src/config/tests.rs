@@ -88,7 +88,7 @@ fn every_problem_names_the_file_and_key() {
         ),
         (
             with("environments", json!({"prod": {"protected": "yes"}})),
-            "key \"environments.prod\"",
+            "key \"environments.prod.protected\"",
         ),
         (
             with("environments", json!({"bad_env": {}})),

@@ -14,6 +14,8 @@ pub struct NewStack<'a> {
     pub formation: &'a Formation,
     pub url: &'a str,
     pub tags: &'a [(String, String)],
+    /// Stack policy, service role and notification topics (the image stack has none).
+    pub settings: &'a crate::config::StackSettings,
 }
 
 /// Create the stack with every parameter and its tags, wait while streaming its events, and
@@ -33,13 +35,22 @@ pub async fn create_and_wait(
         parameters: &parameters,
         tags: new.tags,
         capabilities: formation.capabilities(),
+        stack_policy: new.settings.stack_policy.as_ref().map(|p| p.body.as_str()),
+        role_arn: new.settings.role_arn.as_deref(),
+        notification_arns: new
+            .settings
+            .notification_arns
+            .as_deref()
+            .unwrap_or_default(),
     };
     op.step(&format!("creating stack {name}"));
     let mark = Mark::new_stack();
     let since = chrono::Utc::now() - chrono::Duration::seconds(2);
     let id = match cfn::create(client, &request).await {
         Ok(id) => id,
-        Err(e) => return Err(remove_half_created(client, op, name, since, e).await),
+        Err(e) => {
+            return Err(remove_half_created(client, op, &request, since, e).await);
+        }
     };
     let progress = op.watch(name, Box::new(formation.origin_lookup()));
     let waited = wait(client, &id, mark, pacing, progress.as_ref()).await?;
@@ -55,13 +66,16 @@ pub async fn create_and_wait(
 async fn remove_half_created(
     client: &Client,
     op: &dyn Operator,
-    name: &str,
+    req: &CreateRequest<'_>,
     since: chrono::DateTime<chrono::Utc>,
     err: Error,
 ) -> Error {
+    let name = req.name;
     let ours = matches!(&err, Error::Aws(a) if a.code() != Some("AlreadyExistsException"));
     if let (true, Ok(Some(s))) = (ours, cfn::describe(client, name).await) {
-        if s.created.is_some_and(|c| c >= since) && cfn::delete(client, &s.id, &[]).await.is_ok() {
+        if s.created.is_some_and(|c| c >= since)
+            && cfn::delete(client, &s.id, &[], req.role_arn).await.is_ok()
+        {
             op.info(&format!(
                 "removed the half-created stack {name}: fix the cause and run commission again"
             ));

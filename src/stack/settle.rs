@@ -22,6 +22,8 @@ pub struct Recovery<'a> {
     pub skip: &'a [String],
     /// RetainResources for deleting a stack in DELETE_FAILED (decommission only).
     pub retain: &'a [String],
+    /// The service role CloudFormation deletes with (config key `role_arn`).
+    pub role_arn: Option<&'a str>,
     pub pacing: Pacing,
 }
 
@@ -189,7 +191,7 @@ async fn delete_failed_create(
     )?;
     op.step(&format!("deleting stack {}", stack.name));
     let watch = op.watch(&stack.name, Box::new(|_| None));
-    delete(client, stack, &[], rec.pacing, watch.as_ref()).await?;
+    delete(client, stack, &[], rec.role_arn, rec.pacing, watch.as_ref()).await?;
     Ok(true)
 }
 
@@ -358,6 +360,7 @@ pub async fn delete(
     client: &Client,
     stack: &Stack,
     retain: &[String],
+    role_arn: Option<&str>,
     pacing: Pacing,
     watch: &dyn Watch,
 ) -> Result<Waited> {
@@ -368,7 +371,7 @@ pub async fn delete(
         } else {
             &[]
         };
-        cfn::delete(client, &stack.id, retain).await?;
+        cfn::delete(client, &stack.id, retain, role_arn).await?;
     }
     let waited = wait(client, &stack.id, mark, pacing, watch).await?;
     if waited.status() != "DELETE_COMPLETE" {

@@ -307,6 +307,7 @@ async fn the_root_cause_of_a_failed_create_is_found_past_the_newest_hundred_even
         dry_run: false,
         skip: &[],
         retain: &[],
+        role_arn: None,
         pacing: pacing(600),
     };
     let err = manage::stack::settle(&client, NAME, manage::stack::Intent::Commission, &rec, &op)

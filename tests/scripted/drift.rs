@@ -347,6 +347,9 @@ fn our_stack() -> manage::aws::cloudformation::Stack {
         outputs: vec![],
         created: None,
         updated: None,
+        termination_protection: false,
+        role_arn: None,
+        notification_arns: vec![],
     }
 }
 

@@ -19,6 +19,7 @@ fn rec<'a>(skip: &'a [String], retain: &'a [String]) -> Recovery<'a> {
         dry_run: false,
         skip,
         retain,
+        role_arn: None,
         pacing: pacing(600),
     }
 }
@@ -400,9 +401,16 @@ async fn delete_failed_names_the_blockers_and_deletes_again_retaining_them() {
         "{said}"
     );
     assert!(said.contains("keeping UploadsBucket"), "{said}");
-    let waited = delete(&client, &stack, &retain, pacing(600), &Recorder::new())
-        .await
-        .unwrap();
+    let waited = delete(
+        &client,
+        &stack,
+        &retain,
+        None,
+        pacing(600),
+        &Recorder::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(waited.status(), "DELETE_COMPLETE");
     assert_eq!(deleted.num_calls(), 1, "DeleteStack with RetainResources");
 }

@@ -147,6 +147,9 @@ fn ready_stack() -> Stack {
         outputs: vec![],
         created: None,
         updated: None,
+        termination_protection: false,
+        role_arn: None,
+        notification_arns: vec![],
     }
 }
 
@@ -172,6 +175,8 @@ async fn run_apply(
         secret: &Default::default(),
         tags: &tags,
         capabilities: vec![],
+        role_arn: None,
+        notification_arns: &[],
         defined_in: &defined_in,
     };
     let options = Options {

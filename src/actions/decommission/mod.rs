@@ -304,6 +304,7 @@ async fn delete_and_wait(
         &clients.cfn,
         existing,
         retain,
+        ctx.env.stack.role_arn.as_deref(),
         ctx.stack_pacing(),
         &progress,
     )

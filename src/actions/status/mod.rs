@@ -29,9 +29,47 @@ pub struct Status {
     /// The image the stack names (its image parameter), when there is a stack.
     pub image: Option<String>,
     pub outputs: Vec<StackOutput>,
+    /// The stack's guards and wiring; None when there is no stack.
+    pub protection: Option<Protection>,
     pub hosts: Vec<HostRow>,
     /// None when the env has no `dns` (or its zone is a stack output and there is no stack).
     pub dns: Option<names::StatusDns>,
+}
+
+/// What guards the stack and what it acts and reports with, as CloudFormation has them.
+#[derive(Serialize)]
+pub struct Protection {
+    /// EnableTerminationProtection (DescribeStacks).
+    pub termination_protection: bool,
+    /// Whether the stack has a stack policy (GetStackPolicy).
+    pub stack_policy: bool,
+    /// The CloudFormation service role, if any.
+    pub role_arn: Option<String>,
+    pub notification_arns: Vec<String>,
+}
+
+impl fmt::Display for Protection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let on_off = |b: bool| if b { "on" } else { "off" };
+        writeln!(
+            f,
+            "  termination protection  {}",
+            on_off(self.termination_protection)
+        )?;
+        let policy = if self.stack_policy { "set" } else { "none" };
+        writeln!(f, "  stack policy            {policy}")?;
+        writeln!(
+            f,
+            "  service role            {}",
+            self.role_arn.as_deref().unwrap_or("none")
+        )?;
+        let topics = if self.notification_arns.is_empty() {
+            "none".to_owned()
+        } else {
+            self.notification_arns.join(", ")
+        };
+        writeln!(f, "  notifications           {topics}")
+    }
 }
 
 #[derive(Serialize)]
@@ -66,6 +104,9 @@ impl fmt::Display for Status {
         writeln!(f)?;
         if let Some(image) = &self.image {
             writeln!(f, "  image  {image}")?;
+        }
+        if let Some(p) = &self.protection {
+            write!(f, "{p}")?;
         }
         write_outputs(f, &self.outputs)?;
         if !self.outputs.is_empty() {
@@ -171,10 +212,28 @@ pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
         }
         power::checks(&clients.ec2, &running).await
     };
+    let policy = async {
+        match &stack {
+            Some(s) => cfn::stack_policy(&clients.cfn, &s.id)
+                .await
+                .map(|p| p.is_some()),
+            None => Ok(false),
+        }
+    };
     let outputs = stack.as_ref().map(|s| s.outputs.as_slice());
-    let (image, checks, looked) =
-        tokio::join!(image, checks, names::look(ctx, &clients, outputs, &hosts));
-    let (image, checks) = (image?, checks?);
+    let (image, checks, policy, looked) = tokio::join!(
+        image,
+        checks,
+        policy,
+        names::look(ctx, &clients, outputs, &hosts)
+    );
+    let (image, checks, policy) = (image?, checks?, policy?);
+    let protection = stack.as_ref().map(|s| Protection {
+        termination_protection: s.termination_protection,
+        stack_policy: policy,
+        role_arn: s.role_arn.clone(),
+        notification_arns: s.notification_arns.clone(),
+    });
     let mut rows: Vec<HostRow> = chosen
         .iter()
         .map(|m| host_row(ctx, m, image.as_deref(), &checks))
@@ -195,6 +254,7 @@ pub async fn run(ctx: &Ctx, selector: &Selector) -> Result<()> {
         reason: stack.as_ref().and_then(|s| s.reason.clone()),
         image,
         outputs: stack.map(|s| s.outputs).unwrap_or_default(),
+        protection,
         hosts: rows,
         dns,
     });
