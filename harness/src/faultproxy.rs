@@ -49,6 +49,18 @@ struct Stats {
     requests: AtomicU64,
     forwarded: AtomicU64,
     faults: AtomicU64,
+    /// Requests taken and not yet answered (a delayed one still reaches the emulator after its
+    /// client is gone, as a request already sent reaches AWS).
+    in_flight: AtomicU64,
+}
+
+/// Counts a request as in flight until it is answered (or dropped).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// xorshift64*: seeded, no dependency, good enough to pick faults.
@@ -237,14 +249,17 @@ async fn serve(
     };
     if req.head.starts_with("GET /__proxy/stats ") {
         let body = format!(
-            "{{\"requests\": {}, \"forwarded\": {}, \"faults\": {}}}",
+            "{{\"requests\": {}, \"forwarded\": {}, \"faults\": {}, \"in_flight\": {}}}",
             stats.requests.load(Ordering::SeqCst),
             stats.forwarded.load(Ordering::SeqCst),
-            stats.faults.load(Ordering::SeqCst)
+            stats.faults.load(Ordering::SeqCst),
+            stats.in_flight.load(Ordering::SeqCst)
         );
         return respond(conn.get_mut(), 200, "application/json", &body).await;
     }
     stats.requests.fetch_add(1, Ordering::SeqCst);
+    stats.in_flight.fetch_add(1, Ordering::SeqCst);
+    let _in_flight = InFlight(&stats.in_flight);
     let fault = pick(cli, rng, &req);
     if !matches!(fault, Fault::None) {
         stats.faults.fetch_add(1, Ordering::SeqCst);

@@ -14,6 +14,8 @@ pub struct ProxyStats {
     pub requests: u64,
     pub forwarded: u64,
     pub faults: u64,
+    /// Taken and not yet answered.
+    pub in_flight: u64,
 }
 
 impl FaultProxy {
@@ -84,6 +86,20 @@ impl FaultProxy {
         FaultProxy {
             child,
             url: format!("http://{addr}"),
+        }
+    }
+
+    /// Wait until every request the proxy took is answered: after a client is killed, its
+    /// delayed requests still reach the emulator. The emulator (unlike AWS) is not atomic
+    /// when two calls on one stack overlap, so a rerun waits for them as AWS would finish them.
+    pub fn drain(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.stats().in_flight > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "requests still in flight after 30s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 
