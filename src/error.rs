@@ -129,6 +129,8 @@ pub struct AwsError {
     pub message: String,
     pub request_id: Option<String>,
     pub chain: String,
+    /// The HTTP status of the last answer, when there was one.
+    pub status: Option<u16>,
 }
 
 impl fmt::Display for AwsError {
@@ -144,6 +146,36 @@ impl AwsError {
     /// The AWS error code, for matching by code rather than by message.
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
+    }
+
+    /// The endpoint does not have the call at all (an emulator, say): an unknown-action code,
+    /// a "not implemented" message, or an HTTP 500/501 with no AWS error, as moto answers.
+    /// AWS itself always names its error.
+    pub fn lacks_call(&self) -> bool {
+        let unknown = matches!(
+            self.code(),
+            Some(
+                "InvalidAction"
+                    | "UnsupportedOperation"
+                    | "UnknownOperation"
+                    | "UnknownOperationException"
+                    | "NotImplemented"
+                    | "NotImplementedException"
+            )
+        );
+        let bare_5xx = self.code.is_none() && matches!(self.status, Some(500 | 501));
+        unknown
+            || bare_5xx
+            || self.message.contains("not been implemented")
+            || self.message.contains("not yet implemented")
+    }
+
+    /// The code and message, as the endpoint gave them.
+    pub fn answer(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -179,12 +211,14 @@ where
             Some(hint) => format!("{message}; {hint}"),
             None => message,
         };
+        let status = err.raw_response().map(|r| r.status().as_u16());
         Error::Aws(Box::new(AwsError {
             context,
             code,
             request_id,
             message,
             chain,
+            status,
         }))
     }
 }

@@ -239,6 +239,16 @@ impl Formation {
     }
 }
 
+/// The values of the `secret` parameters among `resolved` ones, so that what AWS reports back
+/// can be masked.
+pub fn secret_values(secret: &BTreeSet<String>, resolved: &[(String, String)]) -> Vec<String> {
+    resolved
+        .iter()
+        .filter(|(name, _)| secret.contains(name))
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
 /// AppName, EnvName, the image parameter, and KeyName (from `key_pair`).
 fn filled_by_manage(env: &EnvConfig, image_id: &str) -> BTreeMap<String, ParamSource> {
     let mut filled = BTreeMap::from([

@@ -1,6 +1,7 @@
 //! manage: commission, deploy, update and decommission whole application environments on AWS.
 //! Raw arguments → a checked config for one env → the action.
 
+pub mod action_traits;
 pub mod actions;
 pub mod ansible;
 pub mod aws;
@@ -30,7 +31,6 @@ use clap::{CommandFactory, Parser};
 use cli::{Action, Cli, ConfigCommand};
 use config::{Config, EnvConfig};
 use error::{Error, Result};
-use lock::Scope;
 use ui::Ui;
 
 /// `manage --version`: the crate version and the git commit it was built from.
@@ -40,74 +40,6 @@ pub const VERSION: &str = concat!(
     env!("MANAGE_GIT_COMMIT"),
     ")"
 );
-
-/// The locks each action takes for its whole run: every action that changes an env takes the
-/// env lock; bake and clean (and decommission --with-image) the app's image lock; read-only
-/// actions none. Exhaustive on purpose: a new action must say what it needs here.
-pub fn lock_for(action: &Action) -> &'static [Scope] {
-    match action {
-        Action::Commission(_)
-        | Action::Update(_)
-        | Action::Deploy(_)
-        | Action::Dns
-        | Action::Start(_)
-        | Action::Stop(_)
-        | Action::Reboot(_)
-        | Action::Terminate(_)
-        | Action::Revert(_) => &[Scope::Env],
-        Action::Decommission(a) if a.with_image => &[Scope::Env, Scope::App],
-        Action::Decommission(_) => &[Scope::Env],
-        Action::Bake(_) | Action::Clean(_) => &[Scope::App],
-        Action::Validate
-        | Action::Template
-        | Action::Config { .. }
-        | Action::Inventory(_)
-        | Action::Exec(_)
-        | Action::Ssh(_)
-        | Action::Status(_)
-        | Action::Events(_)
-        | Action::Drift
-        | Action::History(_)
-        | Action::Unlock(_)
-        | Action::Init(_)
-        | Action::Completions { .. }
-        | Action::Man
-        | Action::Doctor => &[],
-    }
-}
-
-/// The action's name, as typed and as recorded in a lock.
-pub fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Validate => "validate",
-        Action::Template => "template",
-        Action::Config { .. } => "config push",
-        Action::Commission(_) => "commission",
-        Action::Update(_) => "update",
-        Action::Bake(_) => "bake",
-        Action::Clean(_) => "clean",
-        Action::Deploy(_) => "deploy",
-        Action::Inventory(_) => "inventory",
-        Action::Exec(_) => "exec",
-        Action::Ssh(_) => "ssh",
-        Action::Status(_) => "status",
-        Action::Events(_) => "events",
-        Action::Drift => "drift",
-        Action::History(_) => "history",
-        Action::Decommission(_) => "decommission",
-        Action::Unlock(_) => "unlock",
-        Action::Dns => "dns",
-        Action::Start(_) => "start",
-        Action::Stop(_) => "stop",
-        Action::Reboot(_) => "reboot",
-        Action::Terminate(_) => "terminate",
-        Action::Revert(_) => "revert",
-        Action::Init(_) => "init",
-        Action::Completions { .. } => "completions",
-        Action::Man => "man",
-        Action::Doctor => "doctor",
-    }
-}
 
 /// Parse, run, report; returns the process exit code.
 pub fn run() -> i32 {
@@ -227,6 +159,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         profile: g.profile.or_else(|| env.config.profile.clone()),
         endpoint_url: g.endpoint_url,
     };
+    let traits = action_traits::of(&cli.action);
     let ctx = Ctx {
         env,
         ui,
@@ -235,17 +168,13 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         allow_public_bucket: g.allow_public_bucket,
         skip_preflight: g.skip_preflight,
         target,
-        announce: changes_aws(&cli.action),
+        announce: traits.changes_aws,
         announced: Default::default(),
-        action: action_name(&cli.action),
+        action: traits.name,
         // A dry run changes nothing, so it takes no lock.
-        locks: if g.dry_run {
-            &[]
-        } else {
-            lock_for(&cli.action)
-        },
+        locks: if g.dry_run { &[] } else { traits.locks },
     };
-    let recorded = !g.dry_run && records_history(&cli.action);
+    let recorded = !g.dry_run && traits.recorded;
     if recorded {
         history::begin(history::Start {
             action: ctx.action,
@@ -363,40 +292,6 @@ fn check_endpoint_variable() -> Result<()> {
     }
 }
 
-/// Actions whose runs go in the env's history (see `history`): what changes the env's stack or
-/// hosts. Exhaustive on purpose, like `lock_for`.
-pub fn records_history(action: &Action) -> bool {
-    match action {
-        Action::Commission(_)
-        | Action::Update(_)
-        | Action::Deploy(_)
-        | Action::Decommission(_)
-        | Action::Start(_)
-        | Action::Stop(_)
-        | Action::Reboot(_)
-        | Action::Terminate(_)
-        | Action::Revert(_) => true,
-        Action::Init(_)
-        | Action::Completions { .. }
-        | Action::Man
-        | Action::Doctor
-        | Action::Validate
-        | Action::Template
-        | Action::Config { .. }
-        | Action::Bake(_)
-        | Action::Clean(_)
-        | Action::Inventory(_)
-        | Action::Exec(_)
-        | Action::Ssh(_)
-        | Action::Status(_)
-        | Action::Events(_)
-        | Action::Drift
-        | Action::History(_)
-        | Action::Dns
-        | Action::Unlock(_) => false,
-    }
-}
-
 /// The flags that change what a recorded action does, for its history record. Never a value
 /// that may be secret: `-e NAME=VALUE` is recorded as `-e NAME`.
 fn history_options(action: &Action) -> Vec<String> {
@@ -438,40 +333,6 @@ fn history_options(action: &Action) -> Vec<String> {
             .flatten()
             .collect(),
         _ => vec![],
-    }
-}
-
-/// Actions that change something in the account (or on its hosts): each names the account and
-/// region first. Read-only and local actions do not.
-pub fn changes_aws(action: &Action) -> bool {
-    match action {
-        Action::Init(_)
-        | Action::Completions { .. }
-        | Action::Man
-        | Action::Doctor
-        | Action::Validate
-        | Action::Template
-        | Action::Inventory(_)
-        | Action::Ssh(_)
-        | Action::Status(_)
-        | Action::Events(_)
-        | Action::Drift
-        | Action::History(_) => false,
-        Action::Config { .. }
-        | Action::Commission(_)
-        | Action::Bake(_)
-        | Action::Clean(_)
-        | Action::Deploy(_)
-        | Action::Exec(_)
-        | Action::Decommission(_)
-        | Action::Update(_)
-        | Action::Dns
-        | Action::Unlock(_)
-        | Action::Start(_)
-        | Action::Stop(_)
-        | Action::Reboot(_)
-        | Action::Terminate(_)
-        | Action::Revert(_) => true,
     }
 }
 

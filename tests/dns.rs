@@ -124,6 +124,17 @@ fn with_zone(p: &Project, zone: &str) {
     p.edit_config(|c| c["dns"] = serde_json::json!({"zone": zone, "ttl": 30}));
 }
 
+/// `status` that could not read the names: the hosts still show, the names table says they are
+/// unknown, and exactly one error line follows, returned.
+fn names_unknown<'a>(run: &'a common::Run, zone: &str) -> &'a str {
+    assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
+    let unknown = format!("DNS names in zone {zone}: unknown (see the error below)");
+    assert!(run.stdout.contains(&unknown), "{}", run.stdout);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    errors[0]
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn names_follow_the_running_hosts_and_foreign_records_are_never_touched() {
     let moto = Moto::start();
@@ -650,15 +661,7 @@ async fn status_shows_each_hosts_name_as_route53_has_it() {
             &[("AWS_ENDPOINT_URL", Some(&proxy.url))],
         )
         .code(1);
-    assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("DNS names in zone example.internal: unknown (see the error below)"),
-        "{}",
-        run.stdout
-    );
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    let errors = [names_unknown(&run, "example.internal")];
     assert!(
         errors[0].contains("access denied on hosted zone example.internal.")
             && errors[0].contains("route53:ListResourceRecordSets"),
@@ -668,15 +671,7 @@ async fn status_shows_each_hosts_name_as_route53_has_it() {
     assert!(proxy.stats().faults >= 1);
     with_zone(&p, "gone.internal");
     let run = p.manage(["staging", "status"]).code(2);
-    assert!(run.stdout.contains("argos-staging-app-0"), "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("DNS names in zone gone.internal: unknown (see the error below)"),
-        "{}",
-        run.stdout
-    );
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    let errors = [names_unknown(&run, "gone.internal")];
     assert!(
         errors[0].contains("dns.zone \"gone.internal\": no hosted zone"),
         "{}",

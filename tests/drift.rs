@@ -4,25 +4,9 @@
 
 mod common;
 
-use common::{Moto, Project};
+use common::{Moto, Project, AUDIT};
 
 const COMMISSION: [&str; 4] = ["staging", "commission", "--no-deploy", "--no-bake"];
-
-const AUDIT: &str = "\
-Parameters:
-  AuditLabel:
-    Type: String
-    Default: first
-Resources:
-  AuditGroup:
-    Type: AWS::EC2::SecurityGroup
-    Properties:
-      GroupDescription: audit
-      VpcId: !Ref Vpc
-      Tags:
-        - Key: Label
-          Value: !Ref AuditLabel
-";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_api_drift_says_so_in_one_line_and_update_goes_on() {

@@ -211,26 +211,6 @@ fn deploy_with_a_selector_limits_ansible_to_the_chosen_host() {
 /// A worker launched outside the stack (as an Auto Scaling group would), with the env's tags
 /// and no Number.
 async fn launch_worker(moto: &Moto) -> String {
-    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
     let tags = [("App", "argos"), ("Env", "staging"), ("Group", "worker")];
-    let spec = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                .collect(),
-        ))
-        .build();
-    let out = moto
-        .ec2()
-        .await
-        .run_instances()
-        .image_id("ami-785db401")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(spec)
-        .send()
-        .await
-        .unwrap();
-    out.instances()[0].instance_id().unwrap().to_owned()
+    moto.launch("ami-785db401", &tags).await
 }

@@ -12,27 +12,7 @@ const BASE_AMI: &str = "ami-785db401";
 
 /// An instance of the base AMI with these tags.
 async fn instance(moto: &Moto, tags: &[(&str, &str)]) -> String {
-    let mut req = moto
-        .ec2()
-        .await
-        .run_instances()
-        .image_id(BASE_AMI)
-        .min_count(1)
-        .max_count(1);
-    if !tags.is_empty() {
-        req = req.tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::Instance)
-                .set_tags(Some(
-                    tags.iter()
-                        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                        .collect(),
-                ))
-                .build(),
-        );
-    }
-    let out = req.send().await.unwrap();
-    out.instances()[0].instance_id().unwrap().to_owned()
+    moto.launch(BASE_AMI, tags).await
 }
 
 /// A baked-looking image of `app`: tagged App and Group=image, named `name`.
@@ -230,20 +210,7 @@ async fn an_image_a_stopped_host_of_another_app_runs_is_kept() {
     let moto = Moto::start();
     let p = project(&moto);
     let id = image(&moto, "argos", "argos-image", "2026-01-01T00:00:00.000Z").await;
-    let user = moto
-        .ec2()
-        .await
-        .run_instances()
-        .image_id(&id)
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_owned();
+    let user = moto.launch(&id, &[]).await;
     moto.ec2()
         .await
         .stop_instances()

@@ -297,27 +297,9 @@ async fn decommission_needs_confirmation_then_removes_everything() {
     assert_eq!(states, ["terminated"; 3]);
 
     // An instance with the env's tags that no stack owns (launched by hand, say).
-    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-    let spec = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .tags(Tag::builder().key("App").value("argos").build())
-        .tags(Tag::builder().key("Env").value("staging").build())
-        .build();
     let stray = moto
-        .ec2()
-        .await
-        .run_instances()
-        .image_id("ami-785db401")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(spec)
-        .send()
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_owned();
+        .launch("ami-785db401", &[("App", "argos"), ("Env", "staging")])
+        .await;
 
     // A rerun (as after a run killed once the stack was gone) still says what the delete kept,
     // and names what no stack owns.
@@ -550,19 +532,10 @@ async fn secrets_reach_the_stack_but_never_the_output() {
 /// CreateTopic on the emulator (the tests have no SNS client): the emulator publishes the
 /// stack's events to its notification topics and fails a create whose topic does not exist.
 fn create_topic(moto: &Moto, name: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = moto.url.trim_start_matches("http://");
-    let body = format!("Action=CreateTopic&Name={name}&Version=2010-03-31");
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sns/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let answer = moto.query(
+        "sns",
+        &format!("Action=CreateTopic&Name={name}&Version=2010-03-31"),
     );
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).unwrap();
     let arn = answer
         .split("<TopicArn>")
         .nth(1)

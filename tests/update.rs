@@ -4,29 +4,8 @@
 
 mod common;
 
-use common::{Moto, Project};
+use common::{Moto, Project, AUDIT};
 use std::collections::BTreeMap;
-
-/// A fragment of its own: a security group tagged with a parameter, and an output of it.
-const AUDIT: &str = "\
-Description: audit group (a fragment added and removed by the update tests)
-Parameters:
-  AuditLabel:
-    Type: String
-    Default: first
-Resources:
-  AuditGroup:
-    Type: AWS::EC2::SecurityGroup
-    Properties:
-      GroupDescription: audit
-      VpcId: !Ref Vpc
-      Tags:
-        - Key: Label
-          Value: !Ref AuditLabel
-Outputs:
-  AuditLabelValue:
-    Value: !Ref AuditLabel
-";
 
 const COMMISSION: [&str; 4] = ["staging", "commission", "--no-deploy", "--no-bake"];
 

@@ -26,15 +26,3 @@ pub fn show_problems(ctx: &Ctx, formation: &Formation, warnings: bool) {
         }
     }
 }
-
-/// The values of the env's secret parameters (config secrets and NoEcho ones), read now, so
-/// that what AWS reports back can be masked.
-pub fn secret_values(ctx: &Ctx, formation: &Formation) -> Result<Vec<String>> {
-    let names = formation.secret_names(&ctx.env);
-    Ok(formation
-        .resolved_parameters()?
-        .into_iter()
-        .filter(|(name, _)| names.contains(name))
-        .map(|(_, value)| value)
-        .collect())
-}

@@ -51,7 +51,10 @@ pub async fn run(ctx: &Ctx) -> Result<()> {
     };
     // Values of secret parameters are masked in what CloudFormation reports.
     let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
-    let secrets = super::checked::secret_values(ctx, &formation)?;
+    let secrets = crate::formation::secret_values(
+        &formation.secret_names(&ctx.env),
+        &formation.resolved_parameters()?,
+    );
     ctx.ui.step(format!("detecting drift on stack {name}"));
     let resources = match drift::detect(&clients.cfn, &stack.id, ctx.stack_pacing()).await? {
         Drift::Unsupported(what) => {

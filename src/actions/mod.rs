@@ -49,7 +49,7 @@ pub struct Ctx {
     /// `--skip-preflight`: leave out the account checks before commission, update and bake.
     pub skip_preflight: bool,
     pub target: Target,
-    /// The action's name and the locks it needs (from `crate::lock_for`).
+    /// The action's name and the locks it needs (from `crate::action_traits`).
     pub action: &'static str,
     pub locks: &'static [Scope],
     /// Name the account and region before the first AWS call (mutating actions).

@@ -165,8 +165,6 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         args.image.as_deref(),
     )
     .await?;
-    let secrets = super::checked::secret_values(ctx, &formation)?;
-    let drift = drift_note(ctx, &clients.cfn, &stack, ctx.stack_pacing(), &secrets).await;
     let formation = formation.with_image(&ctx.env, &image.image_id);
     super::aws_preflight::check(
         ctx,
@@ -176,8 +174,17 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     .await?;
     crate::history::note_image(&image.image_id);
     let parameters = formation.resolved_parameters()?;
-    let template_url = store_template(ctx, &clients, &formation).await?;
     let secret = formation.secret_names(&ctx.env);
+    let secret_values = crate::formation::secret_values(&secret, &parameters);
+    let drift = drift_note(
+        ctx,
+        &clients.cfn,
+        &stack,
+        ctx.stack_pacing(),
+        &secret_values,
+    )
+    .await;
+    let template_url = store_template(ctx, &clients, &formation).await?;
     let proposed = serde_json::Value::Object(formation.merged.body.clone());
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let defined_in = |id: &str| formation.defined_in(id);

@@ -74,13 +74,14 @@ pub fn plan(dir: &Path, chosen: &[Host], by_host: bool) -> (Vec<PlaybookRun>, Ve
     (runs, skipped)
 }
 
-pub fn playbook_command(
+fn playbook_command(
     run: &PlaybookRun,
     inventory: &Path,
     extra_vars: &Path,
     ssh: &SshSettings,
     color: bool,
     extra: &[String],
+    chosen: &tuning::Chosen,
 ) -> Command {
     let mut cmd = Command::new("ansible-playbook");
     cmd.arg("-i")
@@ -97,7 +98,7 @@ pub fn playbook_command(
     cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
     cmd.args(extra);
     cmd.arg(&run.playbook);
-    cmd.envs(tuning::for_run(run.hosts));
+    cmd.envs(chosen.env(run.hosts));
     cmd.env("PYTHONUNBUFFERED", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
         .env(
@@ -132,8 +133,9 @@ pub async fn run_playbooks(
     let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let color = ui.stderr_tty;
     let mut set = tokio::task::JoinSet::new();
+    let chosen = tuning::Chosen::read();
     for run in runs {
-        let cmd = playbook_command(&run, inventory, vars, ssh, color, extra);
+        let cmd = playbook_command(&run, inventory, vars, ssh, color, extra, &chosen);
         let (ui, slots) = (ui.clone(), slots.clone());
         set.spawn(async move {
             let _slot = slots

@@ -16,16 +16,30 @@ struct Setting {
     value: String,
 }
 
-/// The environment variables to give ansible-playbook for a run over `hosts` hosts, in view of
-/// this process's environment and ansible.cfg.
-pub fn for_run(hosts: usize) -> Vec<(String, String)> {
-    let var = |v: &str| std::env::var_os(v).filter(|s| !s.is_empty());
-    let cfg = config_file(
-        var("ANSIBLE_CONFIG").map(PathBuf::from),
-        var("HOME").map(PathBuf::from),
-    )
-    .and_then(|p| std::fs::read_to_string(p).ok());
-    env(hosts, &|v| var(v).is_some(), cfg.as_deref())
+/// The ansible.cfg Ansible will read, read once for all the runs of one deploy.
+pub struct Chosen {
+    cfg: Option<String>,
+}
+
+fn var(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|s| !s.is_empty())
+}
+
+impl Chosen {
+    pub fn read() -> Self {
+        let cfg = config_file(
+            var("ANSIBLE_CONFIG").map(PathBuf::from),
+            var("HOME").map(PathBuf::from),
+        )
+        .and_then(|p| std::fs::read_to_string(p).ok());
+        Self { cfg }
+    }
+
+    /// The environment variables to give ansible-playbook for a run over `hosts` hosts, in
+    /// view of this process's environment and the ansible.cfg.
+    pub fn env(&self, hosts: usize) -> Vec<(String, String)> {
+        env(hosts, &|v| var(v).is_some(), self.cfg.as_deref())
+    }
 }
 
 /// The environment variables to give ansible-playbook for a run over `hosts` hosts.

@@ -610,37 +610,30 @@ pub async fn tagged_stacks(cfn: &Client, tags: &[(&str, &str)]) -> Result<Vec<Li
 
 /// The id of the most recently deleted stack of this name (CloudFormation lists deleted
 /// stacks for 90 days), and when it was deleted; None if there is none.
-pub async fn last_deleted(cfn: &Client, name: &str) -> Result<Option<(String, Option<String>)>> {
+pub async fn last_deleted(
+    cfn: &Client,
+    name: &str,
+) -> Result<Option<(String, Option<DateTime<Utc>>)>> {
     let mut pages = cfn
         .list_stacks()
         .stack_status_filter(StackStatus::DeleteComplete)
         .into_paginator()
         .send();
-    let mut last: Option<(String, Option<aws_smithy_types::DateTime>)> = None;
+    let mut deleted = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(aws("listing deleted stacks"))?;
-        for s in page.stack_summaries() {
-            if s.stack_name() != Some(name) {
-                continue;
-            }
-            let newer = match (&last, s.deletion_time()) {
-                (None, _) => true,
-                (Some((_, Some(seen))), Some(t)) => t.secs() > seen.secs(),
-                (Some((_, None)), Some(_)) => true,
-                (Some(_), None) => false,
-            };
-            if newer {
-                last = Some((
-                    s.stack_id().unwrap_or_default().to_owned(),
-                    s.deletion_time().cloned(),
-                ));
-            }
-        }
+        deleted.extend(
+            page.stack_summaries()
+                .iter()
+                .filter(|s| s.stack_name() == Some(name))
+                .map(|s| {
+                    let id = s.stack_id().unwrap_or_default().to_owned();
+                    (id, s.deletion_time().map(to_chrono))
+                }),
+        );
     }
-    Ok(last.map(|(id, when)| {
-        let when = when.map(|t| to_chrono(&t).format("%Y-%m-%d %H:%M:%S UTC").to_string());
-        (id, when)
-    }))
+    // The newest deletion (one with a time wins over one without).
+    Ok(deleted.into_iter().max_by_key(|(_, when)| *when))
 }
 
 /// How DetectStackDrift answered: a detection started, or an endpoint without the API.
@@ -661,43 +654,20 @@ pub async fn detect_drift(cfn: &Client, stack: &str) -> Result<DriftStart> {
         .stack_name(stack)
         .customize()
         .config_override(
-            aws_sdk_cloudformation::config::Builder::default().retry_config(
-                aws_sdk_cloudformation::config::retry::RetryConfig::standard().with_max_attempts(3),
-            ),
+            aws_sdk_cloudformation::config::Builder::default()
+                .retry_config(super::setup::retry_config().with_max_attempts(3)),
         )
         .send()
-        .await;
+        .await
+        .map_err(aws(format!("starting drift detection on stack {stack}")));
     match out {
         Ok(out) => Ok(DriftStart::Started(
             out.stack_drift_detection_id()
                 .unwrap_or_default()
                 .to_owned(),
         )),
-        Err(e) => {
-            use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-            let status = e.raw_response().map(|r| r.status().as_u16());
-            let unknown_action = matches!(
-                e.code(),
-                Some(
-                    "InvalidAction"
-                        | "UnknownOperation"
-                        | "UnknownOperationException"
-                        | "NotImplemented"
-                        | "NotImplementedException"
-                )
-            );
-            let bare_5xx = e.code().is_none() && matches!(status, Some(500 | 501));
-            if unknown_action || bare_5xx {
-                let what = match (e.code(), e.message(), status) {
-                    (Some(code), Some(m), _) => format!("{code}: {m}"),
-                    (Some(code), None, _) => code.to_owned(),
-                    (None, _, Some(s)) => format!("HTTP {s} with no AWS error"),
-                    (None, _, None) => "no readable answer".to_owned(),
-                };
-                return Ok(DriftStart::Unsupported(what));
-            }
-            Err(aws(format!("starting drift detection on stack {stack}"))(e))
-        }
+        Err(Error::Aws(e)) if e.lacks_call() => Ok(DriftStart::Unsupported(e.answer())),
+        Err(e) => Err(e),
     }
 }
 

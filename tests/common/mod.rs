@@ -10,6 +10,27 @@ use std::time::{Duration, Instant};
 pub mod hosts;
 pub mod proxy;
 
+/// A fragment of its own: a security group tagged with a parameter, and an output of it.
+pub const AUDIT: &str = "\
+Description: audit group (a fragment the update and drift tests add)
+Parameters:
+  AuditLabel:
+    Type: String
+    Default: first
+Resources:
+  AuditGroup:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: audit
+      VpcId: !Ref Vpc
+      Tags:
+        - Key: Label
+          Value: !Ref AuditLabel
+Outputs:
+  AuditLabelValue:
+    Value: !Ref AuditLabel
+";
+
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// A moto_server on a free loopback port, stopped when dropped.
@@ -48,26 +69,56 @@ impl Moto {
     }
 
     /// The example's key pair `argos` in us-east-1, as an operator has imported it, so that
-    /// manage's preflight finds it. A raw EC2 query (moto takes any signature): the tests' SDK
-    /// clients are async and this runs before any runtime.
+    /// manage's preflight finds it.
     fn seed_key_pair(&self) {
+        let answer = self.query(
+            "ec2",
+            "Action=CreateKeyPair&KeyName=argos&Version=2016-11-15",
+        );
+        assert!(
+            answer.contains("<keyName>argos</keyName>"),
+            "moto did not create key pair argos: {answer}"
+        );
+    }
+
+    /// One query-protocol call (form body) to `service` in us-east-1, without the SDK: for
+    /// services the tests have no client of, and before any async runtime. Moto takes any
+    /// signature. The answer's XML body; panics unless HTTP 200.
+    pub fn query(&self, service: &str, body: &str) -> String {
         use std::io::{Read, Write};
         let addr = self.url.trim_start_matches("http://");
-        let body = "Action=CreateKeyPair&KeyName=argos&Version=2016-11-15";
         let request = format!(
             "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        let mut conn = std::net::TcpStream::connect(addr).expect("reach moto_server");
-        conn.write_all(request.as_bytes()).unwrap();
-        let mut answer = String::new();
-        conn.read_to_string(&mut answer).unwrap();
+        // Just after start, under load, the emulator may drop a first connection: try again.
+        let exchange = || -> std::io::Result<String> {
+            let mut conn = std::net::TcpStream::connect(addr)?;
+            conn.write_all(request.as_bytes())?;
+            let mut answer = String::new();
+            conn.read_to_string(&mut answer)?;
+            Ok(answer)
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut delay = Duration::from_millis(20);
+        let answer = loop {
+            match exchange() {
+                Ok(answer) if !answer.is_empty() => break answer,
+                Ok(_) | Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(500));
+                }
+                Ok(_) => panic!("{service} {body}: empty answer from {addr}"),
+                Err(e) => panic!("{service} {body}: {addr}: {e}"),
+            }
+        };
         assert!(
-            answer.starts_with("HTTP/1.1 200") && answer.contains("<keyName>argos</keyName>"),
-            "moto did not create key pair argos: {answer}"
+            answer.starts_with("HTTP/1.1 200"),
+            "{service} {body}: {answer}"
         );
+        answer
     }
 
     fn wait_ready(&self) {
@@ -115,6 +166,32 @@ impl Moto {
 
     pub async fn route53(&self) -> aws_sdk_route53::Client {
         aws_sdk_route53::Client::new(&self.sdk_config().await)
+    }
+
+    /// Launch one instance of `image` with these tags, outside any stack; its id.
+    pub async fn launch(&self, image: &str, tags: &[(&str, &str)]) -> String {
+        use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+        let mut req = self
+            .ec2()
+            .await
+            .run_instances()
+            .image_id(image)
+            .min_count(1)
+            .max_count(1);
+        if !tags.is_empty() {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Instance)
+                    .set_tags(Some(
+                        tags.iter()
+                            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                            .collect(),
+                    ))
+                    .build(),
+            );
+        }
+        let out = req.send().await.unwrap();
+        out.instances()[0].instance_id().unwrap().to_owned()
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {

@@ -33,6 +33,15 @@ fn started() -> Rule {
         })
 }
 
+/// A detection that completes at the first look, DRIFTED, with the resources of `two_pages`.
+fn drifted_at_once() -> Client {
+    let start = started();
+    let looks = mock!(Client::describe_stack_drift_detection_status)
+        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
+    let pages = two_pages();
+    mocked(&[&start, &looks, &pages])
+}
+
 fn status(
     detection: &str,
     drift: Option<&str>,
@@ -338,28 +347,9 @@ async fn an_endpoint_without_the_api_is_unsupported_not_an_error() {
     assert!(e.to_string().contains("AccessDenied"), "{e}");
 }
 
-fn our_stack() -> manage::aws::cloudformation::Stack {
-    manage::aws::cloudformation::Stack {
-        id: ID.to_owned(),
-        name: NAME.to_owned(),
-        status: "UPDATE_COMPLETE".to_owned(),
-        reason: None,
-        outputs: vec![],
-        created: None,
-        updated: None,
-        termination_protection: false,
-        role_arn: None,
-        notification_arns: vec![],
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn update_shows_the_drifted_resources_it_will_overwrite() {
-    let start = started();
-    let looks = mock!(Client::describe_stack_drift_detection_status)
-        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
-    let pages = two_pages();
-    let client = mocked(&[&start, &looks, &pages]);
+    let client = drifted_at_once();
     let op = Scripted::new(true);
     let found = drift_note(&op, &client, &our_stack(), pacing(1800), &[]).await;
     assert_eq!(found.map(|r| r.len()), Some(3));
@@ -386,11 +376,7 @@ async fn update_shows_the_drifted_resources_it_will_overwrite() {
 
 #[tokio::test(start_paused = true)]
 async fn a_secret_value_in_a_drifted_property_never_shows() {
-    let start = started();
-    let looks = mock!(Client::describe_stack_drift_detection_status)
-        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
-    let pages = two_pages();
-    let client = mocked(&[&start, &looks, &pages]);
+    let client = drifted_at_once();
     let op = Scripted::new(true);
     // Say the open CIDR came from a secret parameter.
     let secrets = ["0.0.0.0/0".to_owned()];
@@ -458,11 +444,7 @@ async fn update_says_in_one_line_when_drift_cannot_be_checked_and_goes_on() {
 #[tokio::test(start_paused = true)]
 async fn the_drift_report_has_the_fields_the_readme_names() {
     use manage::actions::drift::{Report, Status};
-    let start = started();
-    let looks = mock!(Client::describe_stack_drift_detection_status)
-        .then_output(|| status("DETECTION_COMPLETE", Some("DRIFTED"), None));
-    let pages = two_pages();
-    let client = mocked(&[&start, &looks, &pages]);
+    let client = drifted_at_once();
     let Drift::Drifted(resources) = detect(&client, ID, pacing(1800)).await.unwrap() else {
         panic!("expected drift");
     };

@@ -74,6 +74,22 @@ pub fn stack(status: &str) -> Stack {
         .build()
 }
 
+/// The same stack as manage's own `Stack`, UPDATE_COMPLETE, as the actions hold it.
+pub fn our_stack() -> ours::Stack {
+    ours::Stack {
+        id: ID.into(),
+        name: NAME.into(),
+        status: "UPDATE_COMPLETE".into(),
+        reason: None,
+        outputs: vec![],
+        created: None,
+        updated: None,
+        termination_protection: false,
+        role_arn: None,
+        notification_arns: vec![],
+    }
+}
+
 pub fn described(status: &str) -> DescribeStacksOutput {
     DescribeStacksOutput::builder()
         .stacks(stack(status))

@@ -19,7 +19,6 @@ use aws_sdk_cloudformation::types::{
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, Rule};
 use manage::actions::update::{apply, Options, Outcome, Proposal};
-use manage::aws::cloudformation::Stack;
 use serde_json::json;
 
 const CHANGE_SET: &str = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/manage-1/abc";
@@ -138,28 +137,13 @@ impl Script {
     }
 }
 
-fn ready_stack() -> Stack {
-    Stack {
-        id: ID.into(),
-        name: NAME.into(),
-        status: "UPDATE_COMPLETE".into(),
-        reason: None,
-        outputs: vec![],
-        created: None,
-        updated: None,
-        termination_protection: false,
-        role_arn: None,
-        notification_arns: vec![],
-    }
-}
-
 async fn run_apply(
     client: &Client,
     op: &Scripted,
     allow_replace: bool,
     dry_run: bool,
 ) -> manage::error::Result<manage::actions::update::Updated> {
-    let stack = ready_stack();
+    let stack = our_stack();
     let template = json!({"Resources": {"Db": {"Type": "AWS::RDS::DBInstance"}}});
     let parameters = [("DbClass".to_owned(), "db.m6i.large".to_owned())];
     let tags = [

@@ -24,10 +24,11 @@ pub async fn last_delete(clients: &Clients, name: &str) -> Result<Option<(String
         return Ok(None);
     };
     let kept = retained(clients, &id).await?;
-    Ok(Some((
-        when.unwrap_or_else(|| "an unknown time".into()),
-        kept,
-    )))
+    let when = when.map_or_else(
+        || "an unknown time".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    Ok(Some((when, kept)))
 }
 
 /// Instances tagged App=<app> and Env=<env> that are not terminated (or on their way).

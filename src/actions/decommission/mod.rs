@@ -45,54 +45,46 @@ pub struct Retained {
     pub policy: String,
 }
 
+/// `UploadsBucket AWS::S3::Bucket argos-uploads-1 (Retain)`
+impl fmt::Display for Retained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.physical_id.as_deref().unwrap_or("-");
+        write!(
+            f,
+            "{} {} {id} ({})",
+            self.logical_id, self.resource_type, self.policy
+        )
+    }
+}
+
 impl fmt::Display for Decommissioned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let by_hand = "(delete these by hand when no longer needed):";
         if !self.deleted {
             write!(f, "{} does not exist; nothing to decommission", self.stack)?;
             if let Some(when) = &self.deleted_at {
                 write!(f, " (it was deleted at {when})")?;
                 if !self.retained.is_empty() {
-                    write!(
-                        f,
-                        "\nthat delete retained (delete these by hand when no longer needed):"
-                    )?;
-                    for r in &self.retained {
-                        let id = r.physical_id.as_deref().unwrap_or("-");
-                        write!(
-                            f,
-                            "\n  {} {} {id} ({})",
-                            r.logical_id, r.resource_type, r.policy
-                        )?;
-                    }
+                    write!(f, "\nthat delete retained {by_hand}")?;
+                }
+                for r in &self.retained {
+                    write!(f, "\n  {r}")?;
                 }
             }
         } else if self.dry_run {
             write!(f, "dry run: would delete stack {}", self.stack)?;
             for r in &self.retained {
-                let id = r.physical_id.as_deref().unwrap_or("-");
-                write!(
-                    f,
-                    "\n  would retain {} {} {id} ({})",
-                    r.logical_id, r.resource_type, r.policy
-                )?;
+                write!(f, "\n  would retain {r}")?;
             }
         } else {
             write!(f, "{} deleted in {:.1}s", self.stack, self.seconds)?;
             if self.retained.is_empty() {
                 write!(f, "; nothing was retained")?;
             } else {
-                write!(
-                    f,
-                    "\nretained (delete these by hand when no longer needed):"
-                )?;
-                for r in &self.retained {
-                    let id = r.physical_id.as_deref().unwrap_or("-");
-                    write!(
-                        f,
-                        "\n  {} {} {id} ({})",
-                        r.logical_id, r.resource_type, r.policy
-                    )?;
-                }
+                write!(f, "\nretained {by_hand}")?;
+            }
+            for r in &self.retained {
+                write!(f, "\n  {r}")?;
             }
         }
         for z in &self.zones_left {

@@ -120,19 +120,11 @@ pub async fn replace_roots(
 /// Start the replacement; an endpoint without the call is one clear line (exit 1).
 async fn replace(ec2: &aws_sdk_ec2::Client, t: &wait::Target, image: &str) -> Result<String> {
     match power::replace_root_volume(ec2, &t.id, image).await {
-        Err(Error::Aws(e)) if unsupported(e.code(), &e.message) => Err(Error::Local(format!(
+        Err(Error::Aws(e)) if e.lacks_call() => Err(Error::Local(format!(
             "this EC2 endpoint does not support ReplaceRootVolume (CreateReplaceRootVolumeTask), \
              which revert needs; nothing was changed on {} ({})",
             t.name, e.message
         ))),
         other => other,
     }
-}
-
-fn unsupported(code: Option<&str>, message: &str) -> bool {
-    matches!(
-        code,
-        Some("InvalidAction" | "UnsupportedOperation" | "NotImplemented" | "UnknownOperation")
-    ) || message.contains("not been implemented")
-        || message.contains("not yet implemented")
 }
