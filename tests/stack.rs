@@ -349,14 +349,40 @@ async fn a_protected_env_also_needs_force() {
         moto.stack_status("argos-production").await.as_deref(),
         Some("CREATE_COMPLETE")
     );
+    let status = p.manage(["production", "status"]).ok();
+    assert!(
+        status.stdout.contains("termination protection  on"),
+        "{}",
+        status.stdout
+    );
     let refused = p.manage(["production", "decommission", "--force"]).code(3);
     assert!(
         refused.stderr.contains("not confirmed"),
         "{}",
         refused.stderr
     );
-    p.manage(["production", "decommission", "--yes", "--force"])
+    // Protection on the stack (set by hand, or by an earlier config) needs --force too.
+    p.edit_config(|c| c["environments"]["production"]["protected"] = false.into());
+    let refused = p.manage(["production", "decommission", "--yes"]).code(3);
+    assert!(
+        refused
+            .stderr
+            .contains("stack argos-production has termination protection on: add --force"),
+        "{}",
+        refused.stderr
+    );
+    // The emulator lacks UpdateTerminationProtection (and does not enforce the protection):
+    // the lift is a warning and the delete goes on. Lift-then-delete against CloudFormation's
+    // refusal is proven with scripted answers (tests/scripted/protection.rs).
+    let gone = p
+        .manage(["production", "decommission", "--yes", "--force"])
         .ok();
+    assert!(
+        gone.stderr
+            .contains("turning off the termination protection of stack argos-production"),
+        "{}",
+        gone.stderr
+    );
     assert_eq!(moto.stack_status("argos-production").await, None);
 }
 

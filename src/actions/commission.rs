@@ -140,6 +140,7 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         url: &pushed.url,
         tags: &tags,
         settings: &ctx.env.stack,
+        protect: ctx.env.protected,
     };
     let stack = create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await?;
     ctx.ui.result(&Commissioned {

@@ -91,6 +91,7 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<cfn::Stack> 
         url: &pushed.url,
         tags: &tags,
         settings: &crate::config::StackSettings::default(),
+        protect: false,
     };
     create_and_wait(&clients.cfn, &new, ctx.stack_pacing(), ctx).await
 }
@@ -107,7 +108,16 @@ pub async fn delete_named(ctx: &Ctx, clients: &Clients, name: &str) -> Result<bo
     };
     ctx.ui.step(format!("deleting stack {name}"));
     let progress = ctx.ui.stack_progress(name, |_| None);
-    stack::settle::delete(&clients.cfn, &s, &[], None, ctx.stack_pacing(), &progress).await?;
+    stack::settle::delete(
+        &clients.cfn,
+        ctx,
+        &s,
+        &[],
+        None,
+        ctx.stack_pacing(),
+        &progress,
+    )
+    .await?;
     progress.finish();
     Ok(true)
 }

@@ -36,6 +36,8 @@ pub enum Outcome {
 pub struct Updated {
     pub stack: String,
     pub outcome: Outcome,
+    /// True for a dry run, also when it found no changes.
+    pub dry_run: bool,
     /// The stack's status at the end.
     pub status: String,
     /// None when CloudFormation said "no changes" without making one.
@@ -51,6 +53,9 @@ pub struct Updated {
     /// Resources changed by hand, which the update overwrites: empty when in sync, null when
     /// drift could not be checked.
     pub drift: Option<Vec<DriftedResource>>,
+    /// The stack's termination protection when this update turned it on (true) or off (false)
+    /// to follow the env's `protected` (a dry run: would); null when unchanged.
+    pub termination_protection: Option<bool>,
 }
 
 impl Updated {
@@ -59,6 +64,7 @@ impl Updated {
         Self {
             stack: stack.name.clone(),
             outcome: Outcome::NoChanges,
+            dry_run: false,
             status: stack.status.clone(),
             change_set: change_set.map(str::to_owned),
             parameters: vec![],
@@ -68,12 +74,19 @@ impl Updated {
             outputs: stack.outputs.clone(),
             image: None,
             drift: None,
+            termination_protection: None,
         }
     }
 }
 
 impl fmt::Display for Updated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let protection = self
+            .termination_protection
+            .map(|on| if on { "on" } else { "off" });
+        if let (true, Some(on)) = (self.dry_run, protection) {
+            writeln!(f, "would turn termination protection {on}")?;
+        }
         match self.outcome {
             Outcome::NoChanges => write!(
                 f,
@@ -85,7 +98,7 @@ impl fmt::Display for Updated {
                     ""
                 },
                 self.status
-            ),
+            )?,
             Outcome::DryRun => {
                 if let Some(i) = &self.image {
                     writeln!(f, "image: {} ({})", i.image_id, i.why)?;
@@ -104,7 +117,7 @@ impl fmt::Display for Updated {
                     self.changes.len(),
                     self.parameters.len(),
                     self.stack
-                )
+                )?;
             }
             Outcome::Updated => {
                 writeln!(
@@ -115,8 +128,12 @@ impl fmt::Display for Updated {
                     self.seconds,
                     self.changes.len()
                 )?;
-                write_outputs(f, &self.outputs)
+                write_outputs(f, &self.outputs)?;
             }
+        }
+        match (self.dry_run, protection) {
+            (false, Some(on)) => write!(f, "\ntermination protection is now {on}"),
+            _ => Ok(()),
         }
     }
 }
@@ -217,16 +234,18 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         .map_err(|e| with_json_failure(ctx, e))?;
     updated.image = Some(image);
     updated.drift = drift;
-    if let (false, Some(policy)) = (
-        updated.outcome == Outcome::DryRun,
-        &ctx.env.stack.stack_policy,
-    ) {
+    updated.dry_run = ctx.dry_run;
+    // A dry run sets nothing, also when it found no changes.
+    if let (false, Some(policy)) = (ctx.dry_run, &ctx.env.stack.stack_policy) {
         ctx.ui.step(format!(
             "setting the stack policy from {}",
             policy.path.display()
         ));
         cfn::set_stack_policy(&clients.cfn, &stack.id, &policy.body).await?;
     }
+    updated.termination_protection =
+        stack::protection::follow(&clients.cfn, ctx, &stack, ctx.env.protected, ctx.dry_run)
+            .await?;
     ctx.ui.result(&updated);
     if updated.outcome == Outcome::DryRun {
         return Ok(());

@@ -76,6 +76,8 @@ pub struct CreateRequest<'a> {
     /// RoleARN: the service role CloudFormation acts with.
     pub role_arn: Option<&'a str>,
     pub notification_arns: &'a [String],
+    /// EnableTerminationProtection: set for a protected env.
+    pub termination_protection: bool,
 }
 
 /// The stack by name or id, or None if it does not exist.
@@ -146,10 +148,25 @@ pub async fn create(cfn: &Client, req: &CreateRequest<'_>) -> Result<String> {
         .set_notification_arns(
             (!req.notification_arns.is_empty()).then(|| req.notification_arns.to_vec()),
         )
+        .set_enable_termination_protection(req.termination_protection.then_some(true))
         .send()
         .await
         .map_err(aws(format!("creating stack {}", req.name)))?;
     Ok(out.stack_id().unwrap_or(req.name).to_owned())
+}
+
+/// UpdateTerminationProtection: turn the stack's termination protection on or off.
+pub async fn set_termination_protection(cfn: &Client, name_or_id: &str, on: bool) -> Result<()> {
+    let what = if on { "on" } else { "off" };
+    cfn.update_termination_protection()
+        .stack_name(name_or_id)
+        .enable_termination_protection(on)
+        .send()
+        .await
+        .map_err(aws(format!(
+            "turning termination protection {what} for stack {name_or_id}"
+        )))?;
+    Ok(())
 }
 
 /// DeleteStack; `role_arn` is the service role CloudFormation deletes with (None: the stack's

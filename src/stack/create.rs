@@ -16,6 +16,8 @@ pub struct NewStack<'a> {
     pub tags: &'a [(String, String)],
     /// Stack policy, service role and notification topics (the image stack has none).
     pub settings: &'a crate::config::StackSettings,
+    /// Termination protection from the start (a protected env's stack).
+    pub protect: bool,
 }
 
 /// Create the stack with every parameter and its tags, wait while streaming its events, and
@@ -42,6 +44,7 @@ pub async fn create_and_wait(
             .notification_arns
             .as_deref()
             .unwrap_or_default(),
+        termination_protection: new.protect,
     };
     op.step(&format!("creating stack {name}"));
     let mark = Mark::new_stack();

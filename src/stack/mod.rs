@@ -9,6 +9,7 @@ pub mod failure;
 pub mod instances;
 pub mod machine;
 pub mod operator;
+pub mod protection;
 pub mod settle;
 pub mod state;
 pub mod wait;

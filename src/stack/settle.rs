@@ -191,7 +191,16 @@ async fn delete_failed_create(
     )?;
     op.step(&format!("deleting stack {}", stack.name));
     let watch = op.watch(&stack.name, Box::new(|_| None));
-    delete(client, stack, &[], rec.role_arn, rec.pacing, watch.as_ref()).await?;
+    delete(
+        client,
+        op,
+        stack,
+        &[],
+        rec.role_arn,
+        rec.pacing,
+        watch.as_ref(),
+    )
+    .await?;
     Ok(true)
 }
 
@@ -356,8 +365,11 @@ async fn expect(client: &Client, stack: &Stack, waited: &Waited, want: &str) -> 
 
 /// Delete the stack and wait until it is gone. `retain` is sent only for a stack in
 /// DELETE_FAILED (CloudFormation refuses it otherwise); a delete already running is waited on.
+/// Termination protection is lifted first: the caller has asked (decommission needs --force
+/// for a protected stack, and the stuck-state machine deletes only what a failed create left).
 pub async fn delete(
     client: &Client,
+    op: &dyn Operator,
     stack: &Stack,
     retain: &[String],
     role_arn: Option<&str>,
@@ -366,6 +378,9 @@ pub async fn delete(
 ) -> Result<Waited> {
     let mark = Mark::existing(client, &stack.id).await?;
     if stack.status != "DELETE_IN_PROGRESS" {
+        if stack.termination_protection {
+            super::protection::lift(client, op, stack).await?;
+        }
         let retain = if stack.status == "DELETE_FAILED" {
             retain
         } else {

@@ -403,6 +403,7 @@ async fn delete_failed_names_the_blockers_and_deletes_again_retaining_them() {
     assert!(said.contains("keeping UploadsBucket"), "{said}");
     let waited = delete(
         &client,
+        &op,
         &stack,
         &retain,
         None,

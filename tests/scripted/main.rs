@@ -8,5 +8,6 @@ mod drift;
 mod hosts;
 mod machine;
 mod mocks;
+mod protection;
 mod update;
 mod wait;

@@ -180,14 +180,20 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
         result.deleted = true;
         // A dry run of what would be refused is refused too.
         protected_needs_force(ctx, force)?;
+        lifting_needs_force(&existing, force)?;
         if ctx.dry_run {
+            if existing.termination_protection {
+                ctx.ui.step(format!(
+                    "dry run: would turn off the termination protection of stack {name}"
+                ));
+            }
             ctx.ui.step(format!(
                 "dry run: would delete stack {name} ({})",
                 existing.status
             ));
             remove_records(ctx, &clients, &existing).await?;
         } else {
-            confirm(ctx, &existing.status, force, with_image)?;
+            confirm(ctx, &existing, force, with_image)?;
             confirmed = true;
             let started = std::time::Instant::now();
             // Only for the report afterwards: a stack too broken to list its resources still goes.
@@ -262,8 +268,20 @@ fn protected_needs_force(ctx: &Ctx, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// A stack with termination protection (a protected env's, or turned on by hand) is deleted
+/// only with --force, which lifts the protection after the confirmation.
+fn lifting_needs_force(existing: &cfn::Stack, force: bool) -> Result<()> {
+    if existing.termination_protection && !force {
+        return Err(Error::Refused(format!(
+            "stack {} has termination protection on: add --force to turn it off and decommission",
+            existing.name
+        )));
+    }
+    Ok(())
+}
+
 /// Protected envs need --force (checked before); every env needs the name typed, or --yes.
-fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()> {
+fn confirm(ctx: &Ctx, existing: &cfn::Stack, force: bool, with_image: bool) -> Result<()> {
     protected_needs_force(ctx, force)?;
     if ctx.yes {
         return Ok(());
@@ -273,9 +291,14 @@ fn confirm(ctx: &Ctx, status: &str, force: bool, with_image: bool) -> Result<()>
     } else {
         ""
     };
+    let lifted = if existing.termination_protection {
+        ", after turning off its termination protection"
+    } else {
+        ""
+    };
     let question = format!(
-        "This deletes stack {} and every resource in it ({status}){images}.",
-        ctx.env.stack_name()
+        "This deletes stack {} and every resource in it ({}){lifted}{images}.",
+        existing.name, existing.status
     );
     ctx.ui.confirm_typed(
         &format!("decommission of {}", ctx.env.name),
@@ -294,6 +317,7 @@ async fn delete_and_wait(
     let progress = ctx.ui.stack_progress(&existing.name, |_| None);
     crate::stack::settle::delete(
         &clients.cfn,
+        ctx,
         existing,
         retain,
         ctx.env.stack.role_arn.as_deref(),
