@@ -467,3 +467,88 @@ fn vars_and_secrets_reach_a_real_host_and_the_secret_stays_out_of_argv_and_outpu
     );
     hosts.stop_and_check();
 }
+
+/// Hosts that accept SSH only from a bastion (a host of its own, served by a second harness
+/// whose sshd the hosts' sshd allows alone): unreachable directly, reached with `ssh_args`
+/// `-J` through it, by the readiness probe, Ansible and `exec` alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn hosts_behind_a_bastion_are_reached_through_ssh_args_proxyjump() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 108);
+    moto.launch("ami-785db401", &[("App", "bastion")]).await;
+    let mut bastion = RealHosts::start_as(&moto, &p, &["App=bastion"], "bastion", &[]);
+    let bastion_ip = bastion.wait_for(1).remove(0).ip;
+    let mut hosts = RealHosts::start_as(
+        &moto,
+        &p,
+        &["App=argos"],
+        "realhosts",
+        &["--allow-from", &bastion_ip],
+    );
+    p.edit_config(|c| c["timeouts"]["ssh"] = 3.into());
+    p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
+        .ok();
+    hosts.wait_for(3);
+
+    // Directly, the hosts refuse the login: exit 4 naming them.
+    let direct = p.manage(["staging", "exec", "--", "true"]).code(4);
+    assert!(
+        direct.stderr.contains("argos-staging-app-0"),
+        "{}",
+        direct.stderr
+    );
+
+    // Through the bastion, as an operator's ~/.ssh/config and ssh_args would have it (-F
+    // stands in for ~/.ssh/config: ssh reads the user's home from the password database).
+    let ssh_config = p.path("ssh_config");
+    std::fs::write(
+        &ssh_config,
+        format!(
+            "Host {bastion_ip}\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {known}\n",
+            key = p.path("id").display(),
+            known = p.path("bastion_known_hosts").display(),
+        ),
+    )
+    .unwrap();
+    p.edit_config(|c| {
+        c["timeouts"]["ssh"] = 60.into();
+        c["ssh_args"] = serde_json::json!([
+            "-F",
+            ssh_config.display().to_string(),
+            "-J",
+            format!("root@{bastion_ip}")
+        ]);
+    });
+    let run = p.manage(["staging", "deploy"]).ok();
+    assert!(
+        run.stdout.contains("deployed to 3 host(s)"),
+        "{}",
+        run.stdout
+    );
+    let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
+    assert!(app.contains("env = staging\n"), "{app}");
+    let out = p
+        .manage([
+            "staging", "exec", "--output", "json", "--", "hostname", "-I",
+        ])
+        .ok()
+        .json();
+    let list = out["hosts"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    for h in list {
+        assert_eq!(
+            h["stdout"].as_str().unwrap().trim(),
+            h["address"].as_str().unwrap(),
+            "{h}"
+        );
+    }
+    // Every login the hosts took came through the bastion.
+    assert!(
+        std::fs::read_to_string(p.path("bastion_known_hosts"))
+            .unwrap()
+            .contains(&bastion_ip),
+        "ssh never went through the bastion"
+    );
+    hosts.stop_and_check();
+    bastion.stop_and_check();
+}

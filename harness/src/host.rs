@@ -117,7 +117,7 @@ fn make_net(tools: &Tools, s: &HostSpec) -> Result<()> {
 pub fn create(
     tools: &Tools,
     mut spec: HostSpec,
-    authorized_key: &std::path::Path,
+    login: &sshd::Login,
     ready_timeout: Duration,
     on_spawn: &mut dyn FnMut(&HostSpec),
 ) -> Result<Host> {
@@ -127,7 +127,7 @@ pub fn create(
     };
     let res = (|| {
         make_net(tools, &spec)?;
-        let conf = sshd::prepare(tools, &spec.dir, &spec.instance_id, spec.ip, authorized_key)?;
+        let conf = sshd::prepare(tools, &spec.dir, &spec.instance_id, spec.ip, login)?;
         let child = sshd::spawn(tools, &spec.namespace, &conf, &spec.dir)?;
         spec.sshd_pid = Some(child.id() as i32);
         host.spec = spec.clone();

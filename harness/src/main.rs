@@ -39,6 +39,11 @@ struct Cli {
     /// Only instances with this tag (K=V). Repeat: values of one key are ORed, keys ANDed
     #[arg(long = "filter-tag", value_name = "K=V", value_parser = parse_tag)]
     filter_tags: Vec<(String, String)>,
+    /// Hosts accept logins only from this address, as hosts behind a bastion do (sshd
+    /// AllowUsers root@IP). Turns on IPv4 forwarding in this network namespace, so that the
+    /// bastion (a host of another realhosts run) reaches them through it
+    #[arg(long, value_name = "IP")]
+    allow_from: Option<std::net::Ipv4Addr>,
     /// Poll interval in milliseconds
     #[arg(long, default_value_t = 200)]
     poll_ms: u64,
@@ -49,7 +54,7 @@ struct Cli {
     #[arg(long, default_value_t = 30_000)]
     error_timeout_ms: u64,
     /// Remove the namespaces, veths, routes and sshds of dead runs, then exit
-    #[arg(long, conflicts_with_all = ["endpoint_url", "authorized_key", "state_dir", "filter_tags"])]
+    #[arg(long, conflicts_with_all = ["endpoint_url", "authorized_key", "state_dir", "filter_tags", "allow_from"])]
     cleanup: bool,
 }
 
@@ -155,6 +160,13 @@ async fn run(cli: Cli, tools: sys::Tools) -> Result<()> {
     })?;
     let state_dir = std::fs::canonicalize(&state_dir)
         .map_err(|e| Error::Setup(format!("--state-dir {}: {e}", state_dir.display())))?;
+    if cli.allow_from.is_some() {
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(|e| {
+            Error::Setup(format!(
+                "--allow-from needs IPv4 forwarding: cannot write /proc/sys/net/ipv4/ip_forward: {e}"
+            ))
+        })?;
+    }
 
     // Signals are caught from here on; nothing has been made yet.
     let stop = stop_signal()?;
@@ -166,10 +178,14 @@ async fn run(cli: Cli, tools: sys::Tools) -> Result<()> {
         eprintln!("cleaned up after {} dead run(s)", removed.runs);
     }
     // From here on, dropping `mgr` (error, panic, return) tears every host down.
+    let login = sshd::Login {
+        authorized_key: key,
+        allow_from: cli.allow_from,
+    };
     let mut mgr = Manager::new(
         tools,
         state_dir,
-        key,
+        login,
         Duration::from_millis(cli.ready_timeout_ms),
     )?;
     let client = ec2::client(&endpoint, &cli.region).await;

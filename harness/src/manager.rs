@@ -2,6 +2,7 @@
 
 use crate::host::{self, Host, HostSpec};
 use crate::registry::{self, RunRecord};
+use crate::sshd::Login;
 use crate::sys::{self, Result, Tools};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +24,7 @@ pub struct Manager {
     pid: u32,
     run_id: String,
     state_dir: PathBuf,
-    authorized_key: PathBuf,
+    login: Login,
     ready_timeout: Duration,
     record: RunRecord,
     hosts: BTreeMap<String, Host>,
@@ -41,7 +42,7 @@ impl Manager {
     pub fn new(
         tools: Tools,
         state_dir: PathBuf,
-        authorized_key: PathBuf,
+        login: Login,
         ready_timeout: Duration,
     ) -> Result<Self> {
         let pid = std::process::id();
@@ -57,7 +58,7 @@ impl Manager {
             pid,
             run_id,
             state_dir,
-            authorized_key,
+            login,
             ready_timeout,
             record,
             hosts: BTreeMap::new(),
@@ -156,7 +157,7 @@ impl Manager {
         match host::create(
             &self.tools,
             spec.clone(),
-            &self.authorized_key,
+            &self.login,
             self.ready_timeout,
             &mut on_spawn,
         ) {

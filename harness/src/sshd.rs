@@ -16,6 +16,14 @@ fn quote(p: &Path, percent: bool) -> String {
     format!("\"{s}\"")
 }
 
+/// Who may log in: the one key, as root, and with `allow_from` only from that address (a host
+/// behind a bastion).
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub authorized_key: PathBuf,
+    pub allow_from: Option<Ipv4Addr>,
+}
+
 /// Write sshd_config into `dir` and return its path. The host key belongs to the instance and
 /// is kept in the state dir's `host-keys/`, so a host that comes back (a stopped instance
 /// started again, a restarted harness) shows the same key, as a real machine would.
@@ -24,7 +32,7 @@ pub fn prepare(
     dir: &Path,
     instance_id: &str,
     ip: Ipv4Addr,
-    authorized_key: &Path,
+    login: &Login,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)
         .map_err(|e| run_err(format!("cannot create {}: {e}", dir.display())))?;
@@ -54,10 +62,15 @@ pub fn prepare(
          UseDNS no\n\
          PrintMotd no\n\
          Subsystem sftp internal-sftp\n\
-         LogLevel INFO\n",
+         LogLevel INFO\n\
+         {allow}",
         key = quote(&key, false),
         pid = quote(&dir.join("sshd.pid"), false),
-        ak = quote(authorized_key, true),
+        ak = quote(&login.authorized_key, true),
+        allow = login
+            .allow_from
+            .map(|from| format!("AllowUsers root@{from}\n"))
+            .unwrap_or_default(),
     );
     let path = dir.join("sshd_config");
     std::fs::write(&path, conf)

@@ -24,6 +24,18 @@ pub struct HostEntry {
 impl RealHosts {
     /// Start the harness for this emulator; `filter` limits it to instances with those tags.
     pub fn start(moto: &Moto, project: &Project, filter: &[&str]) -> Self {
+        Self::start_as(moto, project, filter, "realhosts", &[])
+    }
+
+    /// As `start`, with its state in the project's folder `name` (so that two harnesses can
+    /// serve one project) and `extra` arguments (such as `--allow-from IP`).
+    pub fn start_as(
+        moto: &Moto,
+        project: &Project,
+        filter: &[&str],
+        name: &str,
+        extra: &[&str],
+    ) -> Self {
         use std::os::unix::fs::MetadataExt;
         assert!(
             std::fs::metadata("/proc/self")
@@ -44,7 +56,7 @@ impl RealHosts {
             "{} is missing: run `make test`, which builds it",
             bin.display()
         );
-        let state_dir = project.path("realhosts");
+        let state_dir = project.path(name);
         let mut cmd = Command::new(bin);
         cmd.args(["--endpoint-url", &moto.url, "--authorized-key"])
             .arg(project.path("id.pub"))
@@ -55,10 +67,11 @@ impl RealHosts {
             .env("AWS_REGION", "us-east-1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(project.path("realhosts.log")).unwrap());
+            .stderr(std::fs::File::create(project.path(&format!("{name}.log"))).unwrap());
         for f in filter {
             cmd.args(["--filter-tag", f]);
         }
+        cmd.args(extra);
         let child = cmd.spawn().expect("start realhosts");
         RealHosts {
             child: Some(child),
