@@ -3,12 +3,14 @@
 
 use crate::config::{EnvConfig, ParamSource};
 use crate::error::{Error, Result};
-use crate::template::{self, Fragment, Limits, Merged, Problem, Severity};
+use crate::template::{self, Fragment, Limits, Merged, Nested, Problem, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Formation {
     pub fragments: Vec<Fragment>,
     pub merged: Merged,
+    /// The local child templates of its nested stacks, loaded, tagged and checked.
+    pub nested: Nested,
     /// Every declared parameter with where its value comes from, in template order.
     pub parameters: Vec<(String, ParamSource)>,
     pub problems: Vec<Problem>,
@@ -18,8 +20,13 @@ impl Formation {
     /// Load, merge and check. `image_id` fills the image parameter when the template declares it.
     pub fn build(env: &EnvConfig, image_id: &str) -> Result<Self> {
         let fragments = template::load_dir(&env.config.formations)?;
-        let merged = template::merge(&fragments, &env.naming())?;
-        let mut formation = Self::assemble(env, fragments, merged, filled_by_manage(env, image_id));
+        let naming = env.naming();
+        let merged = template::merge(&fragments, &naming)?;
+        let nested = Nested::load(&merged, &fragments, &|f| {
+            template::merge(std::slice::from_ref(f), &naming)
+        })?;
+        let filled = filled_by_manage(env, image_id);
+        let mut formation = Self::assemble(env, fragments, merged, nested, filled);
         let declared: BTreeSet<String> = formation
             .parameters
             .iter()
@@ -49,6 +56,9 @@ impl Formation {
         })?;
         let fragment = template::load_file(&path)?;
         let merged = template::merge::merge_image(&fragment, env.app())?;
+        let nested = Nested::load(&merged, std::slice::from_ref(&fragment), &|f| {
+            template::merge::merge_image(f, env.app())
+        })?;
         let c = &env.config;
         let mut filled = BTreeMap::from([
             ("AppName".to_owned(), ParamSource::Plain(c.app.clone())),
@@ -64,7 +74,7 @@ impl Formation {
         if let Some(key) = &c.key_pair {
             filled.insert("KeyName".to_owned(), ParamSource::Plain(key.clone()));
         }
-        Ok(Self::assemble(env, vec![fragment], merged, filled))
+        Ok(Self::assemble(env, vec![fragment], merged, nested, filled))
     }
 
     /// Check the merged template and give every declared parameter its value: what manage
@@ -73,6 +83,7 @@ impl Formation {
         env: &EnvConfig,
         fragments: Vec<Fragment>,
         merged: Merged,
+        nested: Nested,
         filled: BTreeMap<String, ParamSource>,
     ) -> Self {
         let provided: BTreeSet<String> = filled
@@ -84,6 +95,17 @@ impl Formation {
         for f in &fragments {
             problems.extend(template::strict::unknown_functions(f));
         }
+        for child in nested.in_order() {
+            let file = child.path.display().to_string();
+            problems.extend(template::check::check_child(
+                &child.merged,
+                &file,
+                &Limits::default(),
+            ));
+            problems.extend(template::strict::unknown_functions(&child.fragment));
+        }
+        problems.extend(nested.link_problems(&merged));
+        problems.sort_by_key(|p| p.severity);
         let mut parameters = Vec::new();
         for (name, default, _no_echo) in merged.parameters() {
             let source = filled
@@ -117,6 +139,7 @@ impl Formation {
         Self {
             fragments,
             merged,
+            nested,
             parameters,
             problems,
         }
@@ -133,14 +156,18 @@ impl Formation {
         self
     }
 
-    /// What CreateStack and CreateChangeSet must acknowledge for this template.
+    /// What CreateStack and CreateChangeSet must acknowledge for this template and the
+    /// children of its nested stacks: their IAM resources and macros count as the parent's.
+    /// A macro (SAM, a custom transform) may expand into IAM resources that cannot be seen
+    /// before it runs, so it gets the IAM capabilities too.
     pub fn capabilities(&self) -> Vec<aws_sdk_cloudformation::types::Capability> {
         use aws_sdk_cloudformation::types::Capability;
+        let expand = self.merged.needs_auto_expand() || self.nested.needs_auto_expand();
         let mut caps = Vec::new();
-        if self.merged.needs_iam() {
+        if expand || self.merged.needs_iam() || self.nested.needs_iam() {
             caps.extend([Capability::CapabilityIam, Capability::CapabilityNamedIam]);
         }
-        if self.merged.needs_auto_expand() {
+        if expand {
             caps.push(Capability::CapabilityAutoExpand);
         }
         caps
@@ -217,8 +244,17 @@ impl Formation {
             .collect()
     }
 
-    /// "fragment:line" of a logical id, for progress lines and failure reports.
+    /// "fragment:line" of a logical id, for progress lines and failure reports. A resource of
+    /// a local nested stack is named by its path (`Queues/Jobs`) and found in the child file.
     pub fn defined_in(&self, logical_id: &str) -> Option<String> {
+        if let Some((stack, id)) = logical_id.rsplit_once('/') {
+            let child = self.nested.child_at(stack)?;
+            let path = child.path.display();
+            return Some(match child.fragment.line_of(id) {
+                Some(line) => format!("{path}:{line}"),
+                None => path.to_string(),
+            });
+        }
         let name = self.merged.origin.get(logical_id)?;
         let fragment = self.fragments.iter().find(|f| &f.name == name)?;
         Some(match fragment.line_of(logical_id) {

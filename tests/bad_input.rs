@@ -524,6 +524,18 @@ bad_input! {
     }
 }
 
+bad_input! {
+    nested_stack_child_missing: Case {
+        name: "nested stack child template missing",
+        setup: |p| p.write(
+            "formations/jobs.yaml",
+            "Resources:\n  Jobs:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/jobs.yaml\n",
+        ),
+        args: &["staging", "commission"],
+        want: &["formations/jobs.yaml", "resource \"Jobs\"", "TemplateURL nested/jobs.yaml", "formations/nested/jobs.yaml does not exist"],
+    }
+}
+
 fn check(case: Case) {
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();

@@ -117,7 +117,15 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     crate::history::note_image(&image_id);
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     if ctx.dry_run {
-        let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
+        let pushed = push::package(
+            ctx,
+            &clients,
+            "template",
+            &ctx.env.name,
+            &formation.merged,
+            &formation.nested,
+        )
+        .await?;
         ctx.ui.result(&Commissioned {
             template_url: (!would_bake).then_some(pushed.url),
             image_id: (!would_bake).then_some(image_id),
@@ -132,7 +140,15 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         return Ok(());
     }
     ctx.ui.step("pushing the template");
-    let pushed = push::upload(ctx, &clients, "template", &formation.merged).await?;
+    let pushed = push::package(
+        ctx,
+        &clients,
+        "template",
+        &ctx.env.name,
+        &formation.merged,
+        &formation.nested,
+    )
+    .await?;
     ctx.ui.info(&pushed);
     let new = NewStack {
         name: &name,

@@ -79,7 +79,15 @@ async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<cfn::Stack> 
     formation.ensure_valid()?;
     let app = ctx.env.app();
     let name = names::image_name(app);
-    let pushed = push::upload_as(ctx, clients, "image", "image", &formation.merged).await?;
+    let pushed = push::package(
+        ctx,
+        clients,
+        "image",
+        "image",
+        &formation.merged,
+        &formation.nested,
+    )
+    .await?;
     let tags = vec![
         ("Name".to_owned(), name.clone()),
         ("App".to_owned(), app.to_owned()),

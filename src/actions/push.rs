@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::aws::{s3, Clients};
 use crate::error::{Error, Result};
 use crate::names;
-use crate::template::{self, Merged};
+use crate::template::{self, Merged, Nested};
 use serde::Serialize;
 use std::fmt;
 
@@ -17,6 +17,10 @@ pub struct Pushed {
     pub uploaded: bool,
     /// The object at the template's key did not match its SHA-256 and was uploaded again.
     pub replaced: bool,
+    /// The child templates of its local nested stacks, uploaded first (deepest first): their
+    /// URLs are in this template's TemplateURLs. Left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Pushed>,
 }
 
 impl fmt::Display for Pushed {
@@ -26,28 +30,89 @@ impl fmt::Display for Pushed {
             (true, false) => "uploaded",
             _ => "unchanged (SHA-256 verified), not uploaded again",
         };
-        write!(f, "{}: {} ({note})", self.name, self.url)
+        write!(f, "{}: {} ({note})", self.name, self.url)?;
+        for child in &self.children {
+            write!(f, "\n  nested stack template {child}")?;
+        }
+        Ok(())
     }
 }
 
 pub async fn run(ctx: &Ctx, name: Option<&str>) -> Result<()> {
-    let merged = match name {
-        None => super::checked::checked(ctx, &ctx.env.config.base_ami)?.merged,
-        Some(name) => one_fragment(ctx, name)?,
+    let pushed = match name {
+        None => {
+            let f = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
+            let clients = ctx.clients().await?;
+            let folder = &ctx.env.name;
+            package(ctx, &clients, "template", folder, &f.merged, &f.nested).await?
+        }
+        Some(name) => {
+            let (merged, nested) = one_fragment(ctx, name)?;
+            let clients = ctx.clients().await?;
+            let folder = if name == "image" {
+                "image"
+            } else {
+                ctx.env.name.as_str()
+            };
+            package(ctx, &clients, name, folder, &merged, &nested).await?
+        }
     };
-    let clients = ctx.clients().await?;
-    let folder = if name == Some("image") {
-        "image"
-    } else {
-        ctx.env.name.as_str()
-    };
-    let pushed = upload_as(ctx, &clients, name.unwrap_or("template"), folder, &merged).await?;
     ctx.ui.result(&pushed);
     Ok(())
 }
 
-/// One fragment on its own, tagged as the merge would tag it (`image` as the image stack).
-fn one_fragment(ctx: &Ctx, name: &str) -> Result<Merged> {
+/// Upload a formation as `aws cloudformation package` would: each child template of a local
+/// nested stack first (deepest first, content-addressed under `<app>/<folder>/` like the
+/// template), then the template with every local TemplateURL rewritten to its child's URL.
+/// With --dry-run, only say where each would go.
+pub async fn package(
+    ctx: &Ctx,
+    clients: &Clients,
+    name: &str,
+    folder: &str,
+    merged: &Merged,
+    nested: &Nested,
+) -> Result<Pushed> {
+    package_as(ctx, clients, name, folder, merged, nested, ctx.dry_run).await
+}
+
+/// As `package`, but `dry_run` is the caller's: `update --dry-run` still needs the templates
+/// in S3 to make its change set (content-addressed, so this changes nothing an env runs).
+pub async fn package_as(
+    ctx: &Ctx,
+    clients: &Clients,
+    name: &str,
+    folder: &str,
+    merged: &Merged,
+    nested: &Nested,
+    dry_run: bool,
+) -> Result<Pushed> {
+    let packaged = nested.package(merged, &url_of(ctx, &clients.region, folder));
+    let mut children = Vec::new();
+    for (path, body, _) in &packaged.children {
+        let shown = path.display().to_string();
+        children.push(store(ctx, clients, &shown, folder, body, dry_run).await?);
+    }
+    let mut pushed = store(ctx, clients, name, folder, &packaged.template, dry_run).await?;
+    pushed.children = children;
+    Ok(pushed)
+}
+
+/// Where a template body goes: its URL, content-addressed under `<app>/<folder>/`.
+pub fn url_of<'a>(
+    ctx: &'a Ctx,
+    region: &'a str,
+    folder: &'a str,
+) -> impl Fn(&Merged) -> String + 'a {
+    move |m: &Merged| {
+        let key = names::template_key(ctx.env.app(), folder, &m.sha256());
+        names::template_url(&ctx.env.config.bucket, region, &key)
+    }
+}
+
+/// One fragment on its own, tagged as the merge would tag it (`image` as the image stack),
+/// with the children of its local nested stacks.
+fn one_fragment(ctx: &Ctx, name: &str) -> Result<(Merged, Nested)> {
     let dir = &ctx.env.config.formations;
     let path = if name == "image" {
         template::find_image_fragment(dir)?
@@ -64,11 +129,17 @@ fn one_fragment(ctx: &Ctx, name: &str) -> Result<Merged> {
         ))
     })?;
     let fragment = template::load_file(&path)?;
-    Ok(if name == "image" {
-        template::merge::merge_image(&fragment, ctx.env.app())?
-    } else {
-        template::merge(std::slice::from_ref(&fragment), &ctx.env.naming())?
-    })
+    let naming = ctx.env.naming();
+    let tag = |f: &template::Fragment| {
+        if name == "image" {
+            template::merge::merge_image(f, ctx.env.app())
+        } else {
+            template::merge(std::slice::from_ref(f), &naming)
+        }
+    };
+    let merged = tag(&fragment)?;
+    let nested = Nested::load(&merged, std::slice::from_ref(&fragment), &tag)?;
+    Ok((merged, nested))
 }
 
 /// Create the template bucket (private, encrypted) unless it is there.
@@ -82,27 +153,9 @@ pub async fn ensure_bucket(ctx: &Ctx, clients: &Clients) -> Result<()> {
     Ok(())
 }
 
-/// Make sure the bucket exists (private, encrypted), then put the body under its hash unless
-/// it is already there. With --dry-run, only say where it would go.
-pub async fn upload(ctx: &Ctx, clients: &Clients, name: &str, merged: &Merged) -> Result<Pushed> {
-    upload_as(ctx, clients, name, &ctx.env.name, merged).await
-}
-
-/// As `upload`, under `<app>/<folder>/`: the image stack's template goes under `image/`, since
-/// the image belongs to no env.
-pub async fn upload_as(
-    ctx: &Ctx,
-    clients: &Clients,
-    name: &str,
-    folder: &str,
-    merged: &Merged,
-) -> Result<Pushed> {
-    store(ctx, clients, name, folder, merged, ctx.dry_run).await
-}
-
-/// As `upload_as`, but `dry_run` is the caller's: `update --dry-run` still needs the template
-/// in S3 to make its change set (content-addressed, so this changes nothing an env runs).
-pub async fn store(
+/// Put one template under its hash in `<app>/<folder>/` unless it is already there (verified by
+/// its SHA-256), making sure the bucket exists (private, encrypted).
+async fn store(
     ctx: &Ctx,
     clients: &Clients,
     name: &str,
@@ -118,6 +171,7 @@ pub async fn store(
         s3_uri: format!("s3://{bucket}/{key}"),
         uploaded: false,
         replaced: false,
+        children: Vec::new(),
     };
     let exists = s3::bucket_exists(&clients.s3, bucket, &clients.region).await?;
     if exists && !ctx.allow_public_bucket && !s3::public_access_blocked(&clients.s3, bucket).await?

@@ -314,12 +314,13 @@ pub async fn drift_note(
 /// A change set is made from a template in S3, even for a dry run.
 async fn store_template(ctx: &Ctx, clients: &Clients, formation: &Formation) -> Result<String> {
     ctx.ui.step("pushing the template");
-    let pushed = push::store(
+    let pushed = push::package_as(
         ctx,
         clients,
         "template",
         &ctx.env.name,
         &formation.merged,
+        &formation.nested,
         false,
     )
     .await?;
@@ -436,6 +437,10 @@ async fn create_change_set(
         capabilities: p.capabilities.clone(),
         role_arn: p.role_arn,
         notification_arns: p.notification_arns,
+        include_nested: p
+            .template
+            .as_object()
+            .is_some_and(crate::template::nested::has_nested_stacks),
     };
     changeset::prepare(client, &request, o.pacing).await
 }

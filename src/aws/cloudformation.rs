@@ -343,6 +343,8 @@ pub struct ChangeSetRequest<'a> {
     pub role_arn: Option<&'a str>,
     /// Sent even when empty: an empty list removes the topics the stack had.
     pub notification_arns: &'a [String],
+    /// IncludeNestedStacks: a change set for each nested stack too, so its changes can be read.
+    pub include_nested: bool,
 }
 
 /// A change set as CloudFormation describes it, with every page of its changes.
@@ -393,6 +395,7 @@ pub async fn create_change_set(cfn: &Client, req: &ChangeSetRequest<'_>) -> Resu
         .set_capabilities(Some(req.capabilities.clone()))
         .set_role_arn(req.role_arn.map(str::to_owned))
         .set_notification_arns(Some(req.notification_arns.to_vec()))
+        .set_include_nested_stacks(req.include_nested.then_some(true))
         .send()
         .await
         .map_err(aws(format!(

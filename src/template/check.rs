@@ -72,9 +72,22 @@ pub fn check(merged: &Merged, provided: &BTreeSet<String>, limits: &Limits) -> V
     let mut problems = missing_types(merged);
     problems.extend(super::strict::unknown_types(merged));
     problems.extend(refs::dangling(merged).into_iter().map(Problem::error));
-    problems.extend(quotas(merged, limits));
+    problems.extend(quotas(merged, limits, "the merged template"));
     problems.extend(missing_values(merged, provided));
-    problems.extend(untaggable(merged));
+    problems.extend(untaggable(merged, ""));
+    problems.sort_by_key(|p| p.severity);
+    problems
+}
+
+/// The checks that fit a nested stack's child template on its own: types, references,
+/// quotas and tags. Its parameters get their values from the nested stack resource, which
+/// `Nested::link_problems` checks.
+pub fn check_child(child: &Merged, file: &str, limits: &Limits) -> Vec<Problem> {
+    let mut problems = missing_types(child);
+    problems.extend(super::strict::unknown_types(child));
+    problems.extend(refs::dangling(child).into_iter().map(Problem::error));
+    problems.extend(quotas(child, limits, file));
+    problems.extend(untaggable(child, &format!("{file}: ")));
     problems.sort_by_key(|p| p.severity);
     problems
 }
@@ -92,7 +105,7 @@ fn missing_types(merged: &Merged) -> Vec<Problem> {
         .collect()
 }
 
-fn quotas(merged: &Merged, limits: &Limits) -> Vec<Problem> {
+fn quotas(merged: &Merged, limits: &Limits, what: &str) -> Vec<Problem> {
     let count = |section: &str| {
         merged
             .body
@@ -108,22 +121,22 @@ fn quotas(merged: &Merged, limits: &Limits) -> Vec<Problem> {
     ]
     .into_iter()
     .filter(|(_, count, limit)| count > limit)
-    .map(|(what, count, limit)| {
+    .map(|(kind, count, limit)| {
         Problem::error(format!(
-            "the merged template has {count} {what}, more than the CloudFormation limit of {limit}: \
+            "{what} has {count} {kind}, more than the CloudFormation limit of {limit}: \
              remove some or move them to another stack"
         ))
     })
     .collect();
     if count("Resources") == 0 {
-        problems.push(Problem::error(
-            "the merged template has no resources: CloudFormation needs at least one under Resources",
-        ));
+        problems.push(Problem::error(format!(
+            "{what} has no resources: CloudFormation needs at least one under Resources"
+        )));
     }
     let bytes = merged.to_json().len();
     if bytes > limits.body_bytes {
         problems.push(Problem::error(format!(
-            "the merged template is {bytes} bytes, more than the CloudFormation limit of {} bytes: \
+            "{what} is {bytes} bytes, more than the CloudFormation limit of {} bytes: \
              shorten it or move resources to another stack",
             limits.body_bytes
         )));
@@ -153,7 +166,7 @@ fn missing_values(merged: &Merged, provided: &BTreeSet<String>) -> Vec<Problem> 
         .collect()
 }
 
-fn untaggable(merged: &Merged) -> Option<Problem> {
+fn untaggable(merged: &Merged, prefix: &str) -> Option<Problem> {
     let count = merged.untaggable.len();
     if count == 0 {
         return None;
@@ -170,7 +183,7 @@ fn untaggable(merged: &Merged) -> Option<Problem> {
     };
     let noun = if count == 1 { "resource" } else { "resources" };
     Some(Problem::warning(format!(
-        "{count} {noun} cannot carry the {tags} tags: {}",
+        "{prefix}{count} {noun} cannot carry the {tags} tags: {}",
         list.join(", ")
     )))
 }

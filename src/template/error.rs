@@ -55,6 +55,31 @@ pub enum TemplateError {
     },
 
     #[error(
+        "{}: resource \"{id}\" (AWS::CloudFormation::Stack) has TemplateURL {url}, but {} does not exist: \
+         create the child template there or fix the path (relative to the fragment's folder)",
+        fragment.display(),
+        path.display()
+    )]
+    MissingChild {
+        fragment: PathBuf,
+        id: String,
+        url: String,
+        path: PathBuf,
+    },
+
+    #[error(
+        "{}: resource \"{id}\" links back to {}, which is already being nested: \
+         a child template cannot contain itself",
+        fragment.display(),
+        path.display()
+    )]
+    NestedCycle {
+        fragment: PathBuf,
+        id: String,
+        path: PathBuf,
+    },
+
+    #[error(
         "AWSTemplateFormatVersion is \"{first_version}\" in {} but \"{second_version}\" in {}: \
          use the same version (normally 2010-09-09) in every fragment",
         first.display(),

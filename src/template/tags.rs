@@ -23,6 +23,7 @@ const LIST_TAGGED: &[&str] = &[
     "AWS::CertificateManager::Certificate",
     "AWS::CloudFront::Distribution",
     "AWS::CloudTrail::Trail",
+    "AWS::CloudFormation::Stack",
     "AWS::CodeBuild::Project",
     "AWS::DocDB::DBCluster",
     "AWS::DocDB::DBInstance",
