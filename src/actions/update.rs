@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
-use crate::stack::changeset::{self, Change, ParamChange, Risk};
+use crate::stack::changeset::{self, Change, NestedSet, ParamChange, Risk};
 use crate::stack::drift::Drift;
 use crate::stack::{self, failure, Intent, Mark, Operator, Pacing, Settled};
 use crate::ui::Output;
@@ -205,6 +205,10 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     let proposed = serde_json::Value::Object(formation.merged.body.clone());
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
     let defined_in = |id: &str| formation.defined_in(id);
+    let nested_template = |path: &str| {
+        let child = formation.nested.child_at(path)?;
+        Some(serde_json::Value::Object(child.merged.body.clone()))
+    };
     let proposal = Proposal {
         stack: &stack,
         template_url: &template_url,
@@ -221,6 +225,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
             .as_deref()
             .unwrap_or_default(),
         defined_in: &defined_in,
+        nested_template: &nested_template,
     };
     let options = Options {
         env: &ctx.env.name,
@@ -351,8 +356,12 @@ pub struct Proposal<'a> {
     /// The service role and notification topics the change set names.
     pub role_arn: Option<&'a str>,
     pub notification_arns: &'a [String],
-    /// "fragment:line" of a logical id.
+    /// "fragment:line" of a logical id, or of a nested stack's resource by its path
+    /// (`Queues/Jobs`).
     pub defined_in: &'a dyn Fn(&str) -> Option<String>,
+    /// The template proposed for the nested stack at a path (`Queues`), when it is a local
+    /// child: its DeletionPolicy and UpdateReplacePolicy count for the data guard.
+    pub nested_template: &'a dyn Fn(&str) -> Option<serde_json::Value>,
 }
 
 pub struct Options<'a> {
@@ -374,7 +383,13 @@ pub async fn apply(
     let Some(set) = create_change_set(op, client, p, o).await? else {
         return Ok(Updated::unchanged(p.stack, None));
     };
-    let mut updated = describe_update(client, p, &set).await?;
+    // Only a complete change set has complete nested ones to read.
+    let nested = if set.status == "CREATE_COMPLETE" {
+        changeset::nested_sets(client, &set).await?
+    } else {
+        vec![]
+    };
+    let mut updated = describe_update(client, p, &set, &nested).await?;
     if changeset::is_no_changes(&set) {
         discard(op, client, &set).await;
         updated.outcome = Outcome::NoChanges;
@@ -390,7 +405,7 @@ pub async fn apply(
             set.reason.as_deref().unwrap_or("no reason given")
         )));
     }
-    updated.needs_allow_replace = judge(client, p, o, &set).await?;
+    updated.needs_allow_replace = judge(client, p, o, &set, &nested).await?;
     if o.dry_run {
         discard(op, client, &set).await;
         updated.outcome = Outcome::DryRun;
@@ -445,9 +460,14 @@ async fn create_change_set(
     changeset::prepare(client, &request, o.pacing).await
 }
 
-/// The change set as the operator reads it: parameter changes, resource changes with their
-/// fragments.
-async fn describe_update(client: &Client, p: &Proposal<'_>, set: &ChangeSet) -> Result<Updated> {
+/// The change set as the operator reads it: parameter changes, resource changes (those of
+/// nested stacks by their path, `Queues/Jobs`) with their fragments.
+async fn describe_update(
+    client: &Client,
+    p: &Proposal<'_>,
+    set: &ChangeSet,
+    nested: &[NestedSet],
+) -> Result<Updated> {
     let current = cfn::stack_parameters(client, &p.stack.id).await?;
     let mut updated = Updated::unchanged(p.stack, Some(&set.name));
     updated.parameters = changeset::parameter_changes(&current, p.parameters, p.secret);
@@ -461,10 +481,12 @@ async fn describe_update(client: &Client, p: &Proposal<'_>, set: &ChangeSet) -> 
         secret.extend(no_echo_before(client, &p.stack.id, &current).await?);
         updated.parameters = changeset::parameter_changes(&current, p.parameters, &secret);
     }
-    updated.changes = set
-        .changes
-        .iter()
-        .map(|c| Change::new(c.clone(), (p.defined_in)(&c.logical_id)))
+    updated.changes = changeset::with_nested(set, nested)
+        .into_iter()
+        .map(|c| {
+            let defined_in = (p.defined_in)(&c.logical_id);
+            Change::new(c, defined_in)
+        })
         .collect();
     Ok(updated)
 }
@@ -493,30 +515,44 @@ async fn no_echo_before(
         .collect())
 }
 
-/// The changes that need --allow-replace; the running template is read only when something
-/// would be replaced or removed.
+/// The changes that need --allow-replace, in the stack and inside its nested stacks; a running
+/// template is read only when something in it would be replaced or removed.
 async fn judge(
     client: &Client,
     p: &Proposal<'_>,
     o: &Options<'_>,
     set: &ChangeSet,
+    nested: &[NestedSet],
 ) -> Result<Vec<Risk>> {
-    let deployed = if changeset::needs_deployed_template(&set.changes) {
-        match cfn::deployed_template(client, &p.stack.id).await {
-            Ok(t) => Some(t),
-            // A template that is not JSON (made outside manage): judge by type and env alone.
-            Err(Error::Local(_)) => None,
-            Err(e) => return Err(e),
-        }
-    } else {
-        None
-    };
-    Ok(changeset::risks(
-        &set.changes,
-        deployed.as_ref(),
-        p.template,
-        o.protected,
-    ))
+    let deployed = running_template(client, &set.changes, &p.stack.id).await?;
+    let mut risks = changeset::risks(&set.changes, deployed.as_ref(), p.template, o.protected);
+    for n in nested {
+        let deployed = running_template(client, &n.set.changes, &n.set.stack_id).await?;
+        let proposed = (p.nested_template)(&n.path).unwrap_or_default();
+        let found = changeset::risks(&n.set.changes, deployed.as_ref(), &proposed, o.protected);
+        risks.extend(found.into_iter().map(|r| Risk {
+            logical_id: changeset::nested_id(&n.path, &r.logical_id),
+            ..r
+        }));
+    }
+    Ok(risks)
+}
+
+/// The template `stack` runs, when judging `changes` needs it.
+async fn running_template(
+    client: &Client,
+    changes: &[cfn::ResourceChange],
+    stack: &str,
+) -> Result<Option<serde_json::Value>> {
+    if !changeset::needs_deployed_template(changes) {
+        return Ok(None);
+    }
+    match cfn::deployed_template(client, stack).await {
+        Ok(t) => Ok(Some(t)),
+        // A template that is not JSON (made outside manage): judge by type and env alone.
+        Err(Error::Local(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// --allow-replace for what needs it, then the operator's confirmation.

@@ -378,6 +378,9 @@ pub struct ResourceChange {
     pub scope: Vec<String>,
     /// The changed properties by name ("InstanceType"), and "Tags", where the API says.
     pub changed: Vec<String>,
+    /// For a nested stack in a change set made with IncludeNestedStacks: its own change set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_set_id: Option<String>,
 }
 
 /// Create a change set (type UPDATE) and return its id. Every parameter is sent explicitly:
@@ -405,12 +408,13 @@ pub async fn create_change_set(cfn: &Client, req: &ChangeSetRequest<'_>) -> Resu
     Ok(out.id().unwrap_or(req.name).to_owned())
 }
 
-/// The change set's status and, across every page, its changes.
+/// The change set's status and, across every page, its changes. `stack_id` may be empty when
+/// `id` is the change set's ARN (a nested stack's change set).
 pub async fn describe_change_set(cfn: &Client, stack_id: &str, id: &str) -> Result<ChangeSet> {
     let context = || format!("describing change set {id}");
     let mut pages = cfn
         .describe_change_set()
-        .stack_name(stack_id)
+        .set_stack_name((!stack_id.is_empty()).then(|| stack_id.to_owned()))
         .change_set_name(id)
         .into_paginator()
         .send();
@@ -463,6 +467,7 @@ fn to_changes(changes: &[aws_sdk_cloudformation::types::Change]) -> Vec<Resource
                 replacement: r.replacement().map(|p| p.as_str().to_owned()),
                 scope: r.scope().iter().map(|s| s.as_str().to_owned()).collect(),
                 changed,
+                change_set_id: r.change_set_id().map(str::to_owned),
             }
         })
         .collect()

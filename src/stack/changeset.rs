@@ -11,6 +11,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use tokio::time::Instant;
 
+const NESTED_STACK: &str = crate::template::nested::STACK_TYPE;
+
 /// Resource types that hold data: replacing or removing one loses it.
 pub const STATEFUL: &[&str] = &[
     "AWS::RDS::DBInstance",
@@ -66,6 +68,60 @@ pub async fn prepare(
     }
 }
 
+/// A nested stack's change set (IncludeNestedStacks), found under its parent's. `path` names
+/// the nested stack resource from the top: `Queues`, or `Queues/Inner` one level deeper.
+#[derive(Debug, Clone)]
+pub struct NestedSet {
+    pub path: String,
+    pub set: ChangeSet,
+}
+
+/// Every nested change set under `set`, deeper ones too, each with all its changes. The parent
+/// is complete only once they are, so they are read without waiting.
+pub async fn nested_sets(client: &Client, set: &ChangeSet) -> Result<Vec<NestedSet>> {
+    let mut pending = children_of("", set);
+    let mut found = Vec::new();
+    while let Some((path, id)) = pending.pop() {
+        // Its ARN names the change set; the nested stack's name is not needed.
+        let nested = cfn::describe_change_set(client, "", &id).await?;
+        pending.extend(children_of(&path, &nested));
+        found.push(NestedSet { path, set: nested });
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+fn children_of(prefix: &str, set: &ChangeSet) -> Vec<(String, String)> {
+    set.changes
+        .iter()
+        .filter(|c| c.resource_type == NESTED_STACK)
+        .filter_map(|c| Some((nested_id(prefix, &c.logical_id), c.change_set_id.clone()?)))
+        .rev()
+        .collect()
+}
+
+/// `Queues/Jobs`: a resource of nested stack `Queues`.
+pub fn nested_id(path: &str, logical_id: &str) -> String {
+    if path.is_empty() {
+        logical_id.to_owned()
+    } else {
+        format!("{path}/{logical_id}")
+    }
+}
+
+/// The changes of the nested change sets, each named by its path (`Queues/Jobs`), after the
+/// parent's own.
+pub fn with_nested(set: &ChangeSet, nested: &[NestedSet]) -> Vec<ResourceChange> {
+    let mut all = set.changes.clone();
+    for n in nested {
+        all.extend(n.set.changes.iter().map(|c| ResourceChange {
+            logical_id: nested_id(&n.path, &c.logical_id),
+            ..c.clone()
+        }));
+    }
+    all
+}
+
 /// CloudFormation reports a change set without changes as FAILED, with only a message to tell
 /// it from a real failure (there is no code for it).
 pub fn is_no_changes(set: &ChangeSet) -> bool {
@@ -115,7 +171,7 @@ fn destructive(c: &ResourceChange) -> Option<&'static str> {
 
 /// The replacements and removals that need --allow-replace: of a stateful resource, of one
 /// whose DeletionPolicy (or, for a replacement, UpdateReplacePolicy) keeps it or a snapshot,
-/// and of any resource in a protected env. `deployed` is the template the stack runs now.
+/// of a nested stack (removing it removes all it holds), and of any resource in a protected env. `deployed` is the template the stack runs now.
 pub fn risks(
     changes: &[ResourceChange],
     deployed: Option<&Value>,
@@ -129,6 +185,9 @@ pub fn risks(
             let mut why = Vec::new();
             if STATEFUL.contains(&c.resource_type.as_str()) {
                 why.push("it holds data".to_owned());
+            }
+            if c.resource_type == NESTED_STACK && action == "removed" {
+                why.push("a nested stack: every resource in it is deleted".to_owned());
             }
             let mut policies = vec!["DeletionPolicy"];
             if action == "replaced" {
@@ -256,6 +315,7 @@ mod tests {
             replacement: replacement.map(Into::into),
             scope: vec![],
             changed: vec![],
+            change_set_id: None,
         }
     }
 

@@ -73,6 +73,7 @@ mod tests {
                     replacement: replacement.map(Into::into),
                     scope: vec!["Properties".into()],
                     changed: changed.iter().map(|s| s.to_string()).collect(),
+                    change_set_id: None,
                 },
                 (action != "Remove").then(|| "formations/db.yaml:4".to_owned()),
             )

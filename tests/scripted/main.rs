@@ -8,6 +8,7 @@ mod drift;
 mod hosts;
 mod machine;
 mod mocks;
+mod nested;
 mod protection;
 mod update;
 mod wait;

@@ -162,6 +162,7 @@ async fn run_apply(
         role_arn: None,
         notification_arns: &[],
         defined_in: &defined_in,
+        nested_template: &|_| None,
     };
     let options = Options {
         env: "staging",
