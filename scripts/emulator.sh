@@ -22,6 +22,17 @@ trap 'exit 130' INT TERM
 cp -r config.example.json formations playbooks "$work/"
 mv "$work/config.example.json" "$work/config.json"
 cd "$work"
+# Where the emulator differs from AWS, and only there: it cannot delete a stack that has a route
+# table (so no internet route), it checks no security group (any SSH range will do), and the
+# real hosts below serve each instance's private IP. The base image stays the example's SSM
+# parameter, which the emulator serves.
+python3 - <<'PY'
+import json
+c = json.load(open("config.json"))
+c["parameters"].update(InternetRoute="false", SshCidr="10.0.0.0/8")
+c["address"] = "private_ip"
+json.dump(c, open("config.json", "w"), indent=2)
+PY
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$moto" -H 127.0.0.1 -p "$port" >moto.log 2>&1 &
@@ -31,9 +42,9 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-# The emulator takes any credentials; the region comes from the config.
+# The emulator takes any credentials; the region is the AWS chain's, as on AWS.
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 export XDG_CONFIG_HOME=$work/xdg PATH="$root/.venv/bin:$PATH"
 unset AWS_PROFILE AWS_SESSION_TOKEN
 # The example's key pair, as an operator would have imported it (manage's preflight checks it).

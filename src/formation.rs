@@ -44,9 +44,9 @@ impl Formation {
         Ok(formation)
     }
 
-    /// The image stack: `formations/image.*` alone, with the base AMI in the image parameter,
-    /// the bake instance type and the key pair.
-    pub fn build_image(env: &EnvConfig) -> Result<Self> {
+    /// The image stack: `formations/image.*` alone, with the base AMI id in the image
+    /// parameter, the bake instance type and the key pair.
+    pub fn build_image(env: &EnvConfig, base_image: &str) -> Result<Self> {
         let dir = &env.config.formations;
         let path = template::find_image_fragment(dir)?.ok_or_else(|| {
             Error::input(format!(
@@ -64,7 +64,7 @@ impl Formation {
             ("AppName".to_owned(), ParamSource::Plain(c.app.clone())),
             (
                 c.image_parameter.clone(),
-                ParamSource::Plain(c.base_ami.clone()),
+                ParamSource::Plain(base_image.to_owned()),
             ),
             (
                 "InstanceType".to_owned(),

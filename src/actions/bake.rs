@@ -54,7 +54,8 @@ impl fmt::Display for Baked {
 
 /// Checks made before any AWS call: the image fragment and playbook, Ansible, the key file.
 pub fn preflight(ctx: &Ctx) -> Result<()> {
-    Formation::build_image(&ctx.env)?.ensure_valid()?;
+    // The base_ami as written stands in for its id: the id changes no check.
+    Formation::build_image(&ctx.env, &ctx.env.config.base_ami)?.ensure_valid()?;
     let playbook = ctx.env.config.playbooks.join("image.yml");
     if !playbook.is_file() {
         return Err(Error::input(format!(
@@ -87,11 +88,9 @@ pub async fn newest_image(ctx: &Ctx, clients: &Clients) -> Result<Option<Image>>
 /// none), or config.json's base_ami with `--no-bake`.
 pub async fn image_for(ctx: &Ctx, clients: &Clients, no_bake: bool) -> Result<String> {
     if no_bake {
-        ctx.ui.info(format!(
-            "using base_ami {} (--no-bake)",
-            ctx.env.config.base_ami
-        ));
-        return Ok(ctx.env.config.base_ami.clone());
+        let base = super::base_image::id(ctx, clients).await?;
+        ctx.ui.info(format!("using base_ami {base} (--no-bake)"));
+        return Ok(base);
     }
     let image = ensure(ctx, clients, false).await?;
     if image.baked {
@@ -118,9 +117,10 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
             steps: vec![],
         });
     }
-    let image_formation = Formation::build_image(&ctx.env)?;
-    let base = (ctx.env.config.base_ami.as_str(), "key \"base_ami\"");
-    let mut needs = super::aws_preflight::Needs::of(&image_formation, Some(base));
+    let base = super::base_image::id(ctx, clients).await?;
+    let image_formation = Formation::build_image(&ctx.env, &base)?;
+    let mut needs =
+        super::aws_preflight::Needs::of(&image_formation, Some((&base, "key \"base_ami\"")));
     needs.instance_types.push((
         ctx.env.config.instance_type.clone(),
         "key \"instance_type\"".into(),
@@ -128,12 +128,11 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
     super::aws_preflight::check(ctx, clients, &needs).await?;
     if ctx.dry_run {
         ctx.ui.info(format!(
-            "would bake a new image from {} with {}",
-            ctx.env.config.base_ami,
+            "would bake a new image from {base} with {}",
             ctx.env.config.playbooks.join("image.yml").display()
         ));
         return Ok(Baked {
-            image_id: ctx.env.config.base_ami.clone(),
+            image_id: base,
             name: "(not baked: dry run)".into(),
             baked: false,
             steps: vec![],
@@ -156,11 +155,11 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
     let t = Instant::now();
     ctx.ui
         .step(format!("bake: image stack {}", names::image_name(app)));
-    let instance = image_stack::image_instance(ctx, clients).await?;
+    let instance = image_stack::image_instance(ctx, clients, &base).await?;
     timed("image stack and instance", t);
 
     let t = Instant::now();
-    run_image_playbook(ctx, clients, &instance).await?;
+    run_image_playbook(ctx, clients, &instance, &base).await?;
     timed("image.yml", t);
 
     let t = Instant::now();
@@ -173,7 +172,7 @@ pub async fn ensure(ctx: &Ctx, clients: &Clients, rebake: bool) -> Result<Baked>
         .await?,
         chrono::Utc::now(),
     );
-    let made = create_image(ctx, clients, &instance, &name).await?;
+    let made = create_image(ctx, clients, &instance, &name, &base).await?;
     timed("image available", t);
 
     let t = Instant::now();
@@ -214,7 +213,12 @@ async fn remove_leftover(ctx: &Ctx, clients: &Clients, image: &Image) -> Result<
 
 /// Wait for SSH, then run image.yml. On failure the instance stays, and the error says how to
 /// go on from it or remove it.
-async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -> Result<()> {
+async fn run_image_playbook(
+    ctx: &Ctx,
+    clients: &Clients,
+    instance: &Instance,
+    base: &str,
+) -> Result<()> {
     let app = ctx.env.app();
     let address = hosts::address_of(instance, ctx.env.config.address).ok_or_else(|| {
         Error::Local(format!(
@@ -249,9 +253,7 @@ async fn run_image_playbook(ctx: &Ctx, clients: &Clients, instance: &Instance) -
     .await?;
     let mut inventory = Inventory::new(vec![host.clone()], app, "", &[]);
     inventory.vars.remove("env");
-    inventory
-        .vars
-        .insert("base_ami".into(), ctx.env.config.base_ami.clone().into());
+    inventory.vars.insert("base_ami".into(), base.into());
     let inventory_file = private_json("manage-inventory-", &inventory.static_file())?;
     let vars_file = private_json(
         "manage-vars-",
@@ -294,17 +296,12 @@ async fn create_image(
     clients: &Clients,
     instance: &Instance,
     name: &str,
+    base: &str,
 ) -> Result<Image> {
     let app = ctx.env.app();
     // The playbooks' git commit, when they are in a git work tree (a tag on the image).
     let commit = crate::git::commit(&ctx.env.config.playbooks, 12).await;
-    let mut tags = image::tags(
-        app,
-        name,
-        &ctx.env.config.base_ami,
-        commit.as_deref(),
-        chrono::Utc::now(),
-    );
+    let mut tags = image::tags(app, name, base, commit.as_deref(), chrono::Utc::now());
     // Lets a later bake tell a bake instance whose image was made (an interrupted bake's
     // leftover) from one whose playbook has still to succeed.
     tags.push((SOURCE_INSTANCE.to_owned(), instance.id.clone()));

@@ -104,7 +104,11 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         Settled::Absent => {}
     }
     // The base AMI is checked here with --no-bake; a bake checks it before it starts.
-    let base = no_bake.then_some((ctx.env.config.base_ami.as_str(), "key \"base_ami\""));
+    let base = match no_bake {
+        true => Some(super::base_image::id(ctx, &clients).await?),
+        false => None,
+    };
+    let base = base.as_deref().map(|id| (id, "key \"base_ami\""));
     super::aws_preflight::check(
         ctx,
         &clients,

@@ -286,20 +286,31 @@ async fn env_checks(config: &Config, clients: &Clients, checks: &mut Checks) {
             }),
     };
     checks.add("key pair", key_pair);
-    let ami = &config.base_ami;
-    let base = aws::ec2::image_by_id(&clients.ec2, ami)
-        .await
-        .and_then(|image| match image {
-            Some(i) if i.state == "available" || i.state.is_empty() => {
-                Ok(format!("{ami} ({})", i.name))
-            }
-            Some(i) => Err(Error::input(format!(
-                "base AMI {ami} is {}, not available: set \"base_ami\" in {path} to an available AMI of {region}",
-                i.state
-            ))),
-            None => Err(Error::input(format!(
-                "base AMI {ami} does not exist in {region} (or is not shared with this account): set \"base_ami\" in {path} to an AMI of {region}"
-            ))),
-        });
+    let base = match super::base_image::resolve(config, clients).await {
+        Ok(ami) => base_ami_check(config, clients, &ami).await,
+        Err(e) => Err(e),
+    };
     checks.add("base AMI", base);
+}
+
+/// The base AMI (from its SSM parameter, when `base_ami` names one) exists and is available.
+async fn base_ami_check(config: &Config, clients: &Clients, ami: &str) -> Result<String> {
+    let path = config.path.display();
+    let region = &clients.region;
+    let from = config
+        .base_ami_parameter()
+        .map(|name| format!(", from SSM parameter {name}"))
+        .unwrap_or_default();
+    match aws::ec2::image_by_id(&clients.ec2, ami).await? {
+        Some(i) if i.state == "available" || i.state.is_empty() => {
+            Ok(format!("{ami} ({}{from})", i.name))
+        }
+        Some(i) => Err(Error::input(format!(
+            "base AMI {ami}{from} is {}, not available: set \"base_ami\" in {path} to an available AMI of {region}",
+            i.state
+        ))),
+        None => Err(Error::input(format!(
+            "base AMI {ami}{from} does not exist in {region} (or is not shared with this account): set \"base_ami\" in {path} to an AMI of {region}"
+        ))),
+    }
 }

@@ -37,7 +37,10 @@ pub async fn for_update(
             }
         }
     } else if no_bake {
-        given(&ctx.env.config.base_ami, "--no-bake: base_ami")
+        given(
+            &super::base_image::id(ctx, clients).await?,
+            "--no-bake: base_ami",
+        )
     } else if let Some(stack_image) = &stack_image {
         let image_tags = [("tag:App", ctx.env.app()), ("tag:Group", "image")];
         let (running, images) = tokio::try_join!(
@@ -57,7 +60,10 @@ pub async fn for_update(
         // The stack names no image (its template has no image parameter): nothing to keep.
         match bake::newest_image(ctx, clients).await? {
             Some(i) => given(&i.id, &format!("the newest baked image {}", i.name)),
-            None => given(&ctx.env.config.base_ami, "no baked image: base_ami"),
+            None => given(
+                &super::base_image::id(ctx, clients).await?,
+                "no baked image: base_ami",
+            ),
         }
     };
     ctx.ui

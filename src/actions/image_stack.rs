@@ -11,8 +11,9 @@ use crate::names;
 use crate::stack::create::{create_and_wait, NewStack};
 use crate::stack::{self, Mark, Pacing, State};
 
-/// The running bake instance: the one an earlier failed bake kept, or a new image stack's.
-pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
+/// The running bake instance: the one an earlier failed bake kept, or a new image stack's
+/// (started from the `base` AMI).
+pub async fn image_instance(ctx: &Ctx, clients: &Clients, base: &str) -> Result<Instance> {
     let name = names::image_name(ctx.env.app());
     loop {
         let existing = cfn::describe(&clients.cfn, &name).await?;
@@ -29,7 +30,7 @@ pub async fn image_instance(ctx: &Ctx, clients: &Clients) -> Result<Instance> {
                 delete_image_stack(ctx, clients).await?;
             }
             State::Absent | State::Deleted => {
-                let made = create_image_stack(ctx, clients).await?;
+                let made = create_image_stack(ctx, clients, base).await?;
                 return running_bake_instance(ctx, clients, &made.id).await?.ok_or_else(|| {
                     Error::Local(format!("stack {name} is complete but has no running instance tagged App={}, Group=image", ctx.env.app()))
                 });
@@ -74,8 +75,8 @@ async fn running_bake_instance(
     Ok(found.pop())
 }
 
-async fn create_image_stack(ctx: &Ctx, clients: &Clients) -> Result<cfn::Stack> {
-    let formation = Formation::build_image(&ctx.env)?;
+async fn create_image_stack(ctx: &Ctx, clients: &Clients, base: &str) -> Result<cfn::Stack> {
+    let formation = Formation::build_image(&ctx.env, base)?;
     formation.ensure_valid()?;
     let app = ctx.env.app();
     let name = names::image_name(app);

@@ -2,6 +2,7 @@
 
 pub mod aws_preflight;
 pub mod bake;
+pub mod base_image;
 pub mod checked;
 pub mod clean;
 pub mod commission;
@@ -55,6 +56,8 @@ pub struct Ctx {
     /// Name the account and region before the first AWS call (mutating actions).
     pub announce: bool,
     pub announced: std::sync::atomic::AtomicBool,
+    /// The base AMI id once read (`base_image::id`): `base_ami`, or its SSM parameter's value.
+    pub base_image: std::sync::OnceLock<String>,
 }
 
 impl Ctx {

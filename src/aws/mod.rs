@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod route53;
 pub mod s3;
 pub mod setup;
+pub mod ssm;
 pub mod sts;
 
 use crate::client;
@@ -21,6 +22,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub route53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub region: String,
 }
 
@@ -35,6 +37,7 @@ impl Clients {
             s3: client!(aws_sdk_s3, &shared, |b| b.force_path_style(path_style)),
             sts: client!(aws_sdk_sts, &shared),
             route53: client!(aws_sdk_route53, &shared),
+            ssm: client!(aws_sdk_ssm, &shared),
             region,
         })
     }

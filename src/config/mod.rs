@@ -135,6 +135,34 @@ impl Config {
     pub fn env_settings(&self, env: &str) -> Option<&EnvSettings> {
         self.environments.get(env)
     }
+
+    /// The SSM parameter that names the base AMI (`"base_ami": "resolve:ssm:NAME"`), read
+    /// when the image is needed; None when `base_ami` is an AMI id.
+    pub fn base_ami_parameter(&self) -> Option<&str> {
+        self.base_ami.strip_prefix(SSM_PREFIX)
+    }
+}
+
+/// `base_ami` naming an SSM parameter, as EC2's own `ImageId` takes it.
+const SSM_PREFIX: &str = "resolve:ssm:";
+
+/// An AMI id, or `resolve:ssm:` and a parameter name (`/aws/service/...`, or one of your own).
+fn check_base_ami(value: &str) -> Result<(), String> {
+    let ok = match value.strip_prefix(SSM_PREFIX) {
+        Some(name) => {
+            !name.is_empty()
+                && name.len() <= 2048
+                && !name.chars().any(char::is_whitespace)
+                && (name.starts_with('/') || !name.contains('/') || name.starts_with("arn:"))
+        }
+        None => value.starts_with("ami-") && !value.chars().any(char::is_whitespace),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "key \"base_ami\": \"{value}\" is not an AMI id (ami-…) or an SSM parameter (resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64)"
+    ))
 }
 
 fn required(value: Option<String>, key: &str) -> Result<String, String> {
@@ -153,11 +181,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
     let bucket = required(raw.bucket, "bucket")?;
     check_bucket(&bucket)?;
     let base_ami = required(raw.base_ami, "base_ami")?;
-    if !base_ami.starts_with("ami-") {
-        return Err(format!(
-            "key \"base_ami\": \"{base_ami}\" is not an AMI id (ami-…)"
-        ));
-    }
+    check_base_ami(&base_ami)?;
     let address = match raw.address.as_deref() {
         None | Some("private_ip") => AddressKind::PrivateIp,
         Some("public_ip") => AddressKind::PublicIp,

@@ -79,6 +79,15 @@ fn every_problem_names_the_file_and_key() {
         (with("app", json!("my_app")), "key \"app\": app name"),
         (with("bucket", json!("Bad_Bucket")), "key \"bucket\""),
         (with("base_ami", json!("ubuntu")), "key \"base_ami\""),
+        (with("base_ami", json!("resolve:ssm:")), "key \"base_ami\""),
+        (
+            with("base_ami", json!("resolve:ssm:aws/service/x")),
+            "key \"base_ami\"",
+        ),
+        (
+            with("base_ami", json!({"ssm": "/aws/service/x"})),
+            "key \"base_ami\"",
+        ),
         (with("address", json!("ipv6")), "key \"address\""),
         (with("region", json!(5)), "key \"region\""),
         (with("buckt", json!("x")), "unknown field `buckt`"),
@@ -201,4 +210,23 @@ fn bad_dns_settings_name_the_key() {
     assert!(e.to_string().contains("environments.qa.dns"), "{e}");
     v["environments"] = json!({"qa": {"dns": "yes"}});
     assert!(err_of(v).contains("key \"environments.qa.dns\""));
+}
+
+#[test]
+fn base_ami_is_an_ami_id_or_an_ssm_parameter() {
+    let with = |v: &str| {
+        let mut c = minimal();
+        c["base_ami"] = json!(v);
+        parse(&c).unwrap()
+    };
+    let id = with("ami-785db401");
+    assert_eq!(id.base_ami, "ami-785db401");
+    assert_eq!(id.base_ami_parameter(), None);
+    let path = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+    let ssm = with(&format!("resolve:ssm:{path}"));
+    assert_eq!(ssm.base_ami_parameter(), Some(path));
+    assert_eq!(
+        with("resolve:ssm:golden-ami").base_ami_parameter(),
+        Some("golden-ami")
+    );
 }

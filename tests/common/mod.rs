@@ -250,10 +250,20 @@ impl Project {
             dir.path().join("config.json"),
         )
         .expect("copy config");
-        Project {
+        let p = Project {
             dir,
             endpoint: endpoint.to_owned(),
-        }
+        };
+        // As scripts/emulator.sh does: the emulator cannot delete a stack with a route table,
+        // checks no security group, and real hosts serve private IPs. A fixed base AMI, so
+        // tests can name it (tests/base_image.rs runs the example's SSM parameter).
+        p.edit_config(|c| {
+            c["parameters"]["InternetRoute"] = "false".into();
+            c["parameters"]["SshCidr"] = "10.0.0.0/8".into();
+            c["address"] = "private_ip".into();
+            c["base_ami"] = "ami-785db401".into();
+        });
+        p
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
