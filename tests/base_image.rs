@@ -27,7 +27,13 @@ async fn ssm(moto: &Moto) -> aws_sdk_ssm::Client {
 
 /// The AMI id the emulator's parameter holds, asked directly.
 async fn value_of(moto: &Moto, name: &str) -> String {
-    let out = ssm(moto).await.get_parameter().name(name).send().await.unwrap();
+    let out = ssm(moto)
+        .await
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .unwrap();
     out.parameter().unwrap().value().unwrap().to_owned()
 }
 
@@ -50,15 +56,18 @@ async fn the_example_base_image_is_read_from_its_ssm_parameter() {
     let moto = Moto::start();
     let p = Project::new(&moto.url);
     let base_ami = shipped_base_ami();
-    let name = base_ami.strip_prefix("resolve:ssm:").expect("an SSM parameter");
+    let name = base_ami
+        .strip_prefix("resolve:ssm:")
+        .expect("an SSM parameter");
     p.edit_config(|c| c["base_ami"] = base_ami.clone().into());
     let id = value_of(&moto, name).await;
     assert!(id.starts_with("ami-"), "{id}");
 
     let bake = p.manage(["staging", "bake", "--dry-run"]).ok();
     assert!(
-        bake.stderr
-            .contains(&format!("base image {id} (SSM parameter {name} in us-east-1)")),
+        bake.stderr.contains(&format!(
+            "base image {id} (SSM parameter {name} in us-east-1)"
+        )),
         "{}",
         bake.stderr
     );
@@ -100,7 +109,9 @@ async fn a_missing_or_wrong_ssm_parameter_is_one_line_and_exit_2() {
     let line = run.error_lines()[0];
     assert!(
         line.contains("key \"base_ami\"")
-            && line.contains(&format!("SSM parameter {missing} does not exist in us-east-1")),
+            && line.contains(&format!(
+                "SSM parameter {missing} does not exist in us-east-1"
+            )),
         "{line}"
     );
     let run = p

@@ -21,8 +21,8 @@ fn cfn_lint(template: &Path) -> (i32, String) {
         .arg(template)
         .output()
         .expect("run cfn-lint");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -34,7 +34,11 @@ fn shipped_template() -> (Project, std::path::PathBuf) {
     p.write("config.json", &shipped);
     let run = p.manage(["staging", "template"]).ok();
     let body: serde_json::Value = serde_json::from_str(&run.stdout).expect("template is JSON");
-    assert!(body["Resources"]["DefaultRoute"].is_object(), "{}", run.stdout);
+    assert!(
+        body["Resources"]["DefaultRoute"].is_object(),
+        "{}",
+        run.stdout
+    );
     let path = p.path("merged.json");
     std::fs::write(&path, &run.stdout).unwrap();
     (p, path)
@@ -68,5 +72,8 @@ fn cfn_lint_fails_a_broken_template() {
     std::fs::write(&broken, body.to_string()).unwrap();
     let (code, out) = cfn_lint(&broken);
     assert_ne!(code, 0, "{out}");
-    assert!(out.contains("VpcId") && out.contains("InstanceTyp"), "{out}");
+    assert!(
+        out.contains("VpcId") && out.contains("InstanceTyp"),
+        "{out}"
+    );
 }

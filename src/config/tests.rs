@@ -223,8 +223,8 @@ fn base_ami_is_an_ami_id_or_an_ssm_parameter() {
     assert_eq!(id.base_ami, "ami-785db401");
     assert_eq!(id.base_ami_parameter(), None);
     let path = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
-    let ssm = with(&format!("resolve:ssm:{path}"));
-    assert_eq!(ssm.base_ami_parameter(), Some(path));
+    let named = with(&format!("resolve:ssm:{path}"));
+    assert_eq!(named.base_ami_parameter(), Some(path));
     assert_eq!(
         with("resolve:ssm:golden-ami").base_ami_parameter(),
         Some("golden-ami")
