@@ -290,6 +290,8 @@ fn inventory_works_with_ansible_and_leaves_out_stopped_hosts() {
             .env("AWS_ENDPOINT_URL", &moto.url)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
+            // The example config names no region: the operator's AWS chain does.
+            .env("AWS_REGION", "us-east-1")
             .env("XDG_CONFIG_HOME", p.path("xdg"))
             .output()
             .unwrap();
