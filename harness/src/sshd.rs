@@ -94,15 +94,36 @@ fn generate_key(tools: &Tools, key: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The login shell's startup file of root on this machine, and the distribution's default one.
+const ROOT_BASHRC: &str = "/root/.bashrc";
+const DEFAULT_BASHRC: &str = "/etc/skel/.bashrc";
+
 /// Start `ip netns exec NS sshd -D -e -f CONF` as our child. `ip netns exec` execs
 /// sshd, so the child's pid is sshd's. The child gets SIGTERM if we die (PDEATHSIG),
 /// and its own process group so a terminal's Ctrl-C reaches only us.
+///
+/// The hosts share this machine's filesystem, so root on a host would run this machine's
+/// ~/.bashrc for every command ssh runs (bash reads it for ssh commands); a developer's may
+/// start pyenv or nvm, a fifth of a second per command, which no fresh host pays. So sshd gets
+/// the distribution's default .bashrc (which returns at once for a non-interactive shell)
+/// bind-mounted over root's, inside the mount namespace that `ip netns exec` makes for it:
+/// the machine's own file is untouched.
 pub fn spawn(tools: &Tools, ns: &str, conf: &Path, dir: &Path) -> Result<Child> {
     let log = std::fs::File::create(dir.join("sshd.log"))
         .map_err(|e| run_err(format!("cannot create sshd.log in {}: {e}", dir.display())))?;
     let mut cmd = Command::new(&tools.ip);
-    cmd.args(["netns", "exec", ns])
-        .arg(&tools.sshd)
+    cmd.args(["netns", "exec", ns]);
+    if Path::new(ROOT_BASHRC).is_file() && Path::new(DEFAULT_BASHRC).is_file() {
+        cmd.args([
+            "/bin/sh",
+            "-c",
+            "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"",
+            "sh",
+            DEFAULT_BASHRC,
+            ROOT_BASHRC,
+        ]);
+    }
+    cmd.arg(&tools.sshd)
         .args(["-D", "-e", "-f"])
         .arg(conf)
         .stdin(Stdio::null())
