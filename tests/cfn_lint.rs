@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Project, ROOT};
+use common::{Project, Run, ROOT};
 use std::path::Path;
 use std::process::Command;
 
@@ -76,4 +76,24 @@ fn cfn_lint_fails_a_broken_template() {
         out.contains("VpcId") && out.contains("InstanceTyp"),
         "{out}"
     );
+}
+
+/// A project from `manage init` is as valid for CloudFormation as the example.
+#[test]
+fn an_init_project_passes_cfn_lint() {
+    let p = Project::new("http://127.0.0.1:9");
+    p.manage(["init", "shop"]).ok();
+    let run = Run::from(
+        p.command(["staging", "template"])
+            .current_dir(p.path("shop"))
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    let merged = p.path("shop.json");
+    std::fs::write(&merged, &run.stdout).unwrap();
+    for template in [merged, p.path("shop/formations/image.yaml")] {
+        let (code, out) = cfn_lint(&template);
+        assert_eq!(code, 0, "cfn-lint on {}:\n{out}", template.display());
+    }
 }

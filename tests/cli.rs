@@ -26,6 +26,13 @@ fn init_makes_a_project_that_validates_and_never_overwrites() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["app"], "shop");
+    // Reachable on AWS as the example is, yet open to nobody until the operator says who.
+    assert_eq!(config["parameters"]["SshCidr"], "203.0.113.1/32");
+    let network = std::fs::read_to_string(dir.join("formations/network.yaml")).unwrap();
+    assert!(
+        network.contains("AWS::EC2::Route\n") && network.contains("MapPublicIpOnLaunch: true"),
+        "{network}"
+    );
     let ignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
     for kept_out in ["config.json", "keys/", "secrets/"] {
         assert!(

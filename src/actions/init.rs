@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 const EXAMPLE_CONFIG: &str = include_str!("../../config.example.json");
 
+/// SshCidr in a new project until the operator sets their own address: nobody connects from it.
+const PLACEHOLDER_CIDR: &str = "203.0.113.1/32";
+
 /// The starter files, by their path in the new project.
 const FILES: [(&str, &str); 7] = [
     (
@@ -47,7 +50,7 @@ impl fmt::Display for Created {
         }
         write!(
             f,
-            "next: cd {} && edit config.json (bucket, key_pair, base_ami), then manage staging validate",
+            "next: cd {} && edit config.json (bucket, key_pair, ssh_key_file, and parameters.SshCidr: {PLACEHOLDER_CIDR} lets nobody SSH in), then manage staging doctor",
             self.dir.display()
         )
     }
@@ -104,11 +107,14 @@ fn config_for(app: &str) -> Result<String> {
         .map_err(|e| Error::Local(format!("the built-in example config: {e}")))?;
     let lower = app.to_ascii_lowercase();
     let set = |c: &mut Value, key: &str, v: String| c[key] = Value::String(v);
-    set(&mut config, "//", "Settings of this project. Paths are relative to this file. Set bucket (S3 names are global: pick your own), key_pair, ssh_key_file and base_ami, then run manage staging validate.".into());
+    set(&mut config, "//", "Settings of this project. Paths are relative to this file. Set bucket (S3 names are global: pick your own), key_pair, ssh_key_file and parameters.SshCidr (who may SSH to the hosts: your own address as a /32; the 203.0.113.1/32 written here is a documentation address that lets nobody in), then run manage staging doctor.".into());
     set(&mut config, "app", app.to_owned());
     set(&mut config, "bucket", format!("{lower}-cfn-templates"));
     set(&mut config, "key_pair", app.to_owned());
     set(&mut config, "ssh_key_file", format!("keys/{app}.pem"));
+    // So that the project validates at once without opening SSH to anyone: a documentation
+    // address (RFC 5737), which the comment above and `init`'s last line say to replace.
+    config["parameters"]["SshCidr"] = Value::String(PLACEHOLDER_CIDR.to_owned());
     // The starter has one host group: drop the example's worker parameter.
     if let Some(params) = config["parameters"].as_object_mut() {
         params.remove("WorkerInstanceType");
