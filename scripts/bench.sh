@@ -50,6 +50,8 @@ top = inv.pop("all")
 children = {g: {"hosts": {h: meta[h] for h in v["hosts"]}} for g, v in inv.items()}
 json.dump({"all": {"children": children}}, open("plain-inventory.json", "w"))
 json.dump(top["vars"], open("plain-vars.json", "w"))'
+  # New hosts may reuse an earlier run's addresses with new host keys: start a fresh file.
+  rm -f plain-known-hosts
   plain_ansible >/dev/null 2>&1 || true # accept the host keys once
   local m p
   m=$(median_of 3 "$manage" staging deploy)
