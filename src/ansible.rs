@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 
 pub struct Inventory {
     pub hosts: Vec<Host>,
-    /// app, env, each stack output by name, `stack_outputs`, and `group_addresses`.
+    /// app, env, each stack output by name, `stack_outputs`, `group_addresses` and
+    /// `group_private_ips`.
     pub vars: Map<String, Value>,
 }
 
@@ -33,6 +34,14 @@ impl Inventory {
             groups.entry(&h.group).or_default().push(&h.address);
         }
         vars.insert("group_addresses".into(), json!(groups));
+        // Hosts reach each other inside the VPC, whatever address manage reaches them at.
+        let mut private: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for h in &hosts {
+            if let Some(ip) = &h.instance.private_ip {
+                private.entry(&h.group).or_default().push(ip);
+            }
+        }
+        vars.insert("group_private_ips".into(), json!(private));
         Self { hosts, vars }
     }
 
@@ -137,6 +146,18 @@ mod tests {
                 ..Default::default()
             },
         }
+    }
+
+    #[test]
+    fn hosts_reach_each_other_at_their_private_ips_whatever_the_address() {
+        let mut worker = host("worker", 0, "10.0.0.5");
+        worker.address = "198.51.100.5".into();
+        let inv = Inventory::new(vec![worker], "argos", "qa", &[]);
+        assert_eq!(
+            inv.vars["group_addresses"]["worker"],
+            json!(["198.51.100.5"])
+        );
+        assert_eq!(inv.vars["group_private_ips"]["worker"], json!(["10.0.0.5"]));
     }
 
     #[test]
