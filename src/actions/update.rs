@@ -391,12 +391,12 @@ pub async fn apply(
     };
     let mut updated = describe_update(client, p, &set, &nested).await?;
     if changeset::is_no_changes(&set) {
-        discard(op, client, &set).await;
+        changeset::discard(op, client, &set).await;
         updated.outcome = Outcome::NoChanges;
         return Ok(updated);
     }
     if set.status != "CREATE_COMPLETE" || set.execution_status != "AVAILABLE" {
-        discard(op, client, &set).await;
+        changeset::discard(op, client, &set).await;
         return Err(Error::Local(format!(
             "the change set for stack {} could not be made ({} {}): {}",
             p.stack.name,
@@ -405,9 +405,18 @@ pub async fn apply(
             set.reason.as_deref().unwrap_or("no reason given")
         )));
     }
-    updated.needs_allow_replace = judge(client, p, o, &set, &nested).await?;
+    updated.needs_allow_replace = changeset::judge(
+        client,
+        &p.stack.id,
+        &set,
+        &nested,
+        p.template,
+        p.nested_template,
+        o.protected,
+    )
+    .await?;
     if o.dry_run {
-        discard(op, client, &set).await;
+        changeset::discard(op, client, &set).await;
         updated.outcome = Outcome::DryRun;
         return Ok(updated);
     }
@@ -420,7 +429,7 @@ pub async fn apply(
         &updated.changes,
     ));
     if let Err(e) = agree(op, p, o, &updated) {
-        discard(op, client, &set).await;
+        changeset::discard(op, client, &set).await;
         return Err(e);
     }
     let stack = execute(op, client, p, o, &set, &updated.changes).await?;
@@ -468,19 +477,9 @@ async fn describe_update(
     set: &ChangeSet,
     nested: &[NestedSet],
 ) -> Result<Updated> {
-    let current = cfn::stack_parameters(client, &p.stack.id).await?;
     let mut updated = Updated::unchanged(p.stack, Some(&set.name));
-    updated.parameters = changeset::parameter_changes(&current, p.parameters, p.secret);
-    if updated
-        .parameters
-        .iter()
-        .any(|c| !c.secret && c.old.is_some())
-    {
-        // An old value is about to be shown: hide it too if it was NoEcho before.
-        let mut secret = p.secret.clone();
-        secret.extend(no_echo_before(client, &p.stack.id, &current).await?);
-        updated.parameters = changeset::parameter_changes(&current, p.parameters, &secret);
-    }
+    updated.parameters =
+        changeset::shown_parameters(client, &p.stack.id, p.parameters, p.secret).await?;
     updated.changes = changeset::with_nested(set, nested)
         .into_iter()
         .map(|c| {
@@ -489,70 +488,6 @@ async fn describe_update(
         })
         .collect();
     Ok(updated)
-}
-
-/// The parameters NoEcho in the template the stack runs now. A template that is not JSON
-/// (made outside manage) cannot be read: then every current parameter counts as one.
-async fn no_echo_before(
-    client: &Client,
-    stack_id: &str,
-    current: &[(String, String)],
-) -> Result<Vec<String>> {
-    let deployed = match cfn::deployed_template(client, stack_id).await {
-        Ok(t) => t,
-        Err(Error::Local(_)) => return Ok(current.iter().map(|(k, _)| k.clone()).collect()),
-        Err(e) => return Err(e),
-    };
-    let declared = deployed.get("Parameters").and_then(|p| p.as_object());
-    Ok(declared
-        .into_iter()
-        .flatten()
-        .filter(|(_, d)| {
-            matches!(d.get("NoEcho"), Some(serde_json::Value::Bool(true)))
-                || d.get("NoEcho").and_then(|v| v.as_str()) == Some("true")
-        })
-        .map(|(k, _)| k.clone())
-        .collect())
-}
-
-/// The changes that need --allow-replace, in the stack and inside its nested stacks; a running
-/// template is read only when something in it would be replaced or removed.
-async fn judge(
-    client: &Client,
-    p: &Proposal<'_>,
-    o: &Options<'_>,
-    set: &ChangeSet,
-    nested: &[NestedSet],
-) -> Result<Vec<Risk>> {
-    let deployed = running_template(client, &set.changes, &p.stack.id).await?;
-    let mut risks = changeset::risks(&set.changes, deployed.as_ref(), p.template, o.protected);
-    for n in nested {
-        let deployed = running_template(client, &n.set.changes, &n.set.stack_id).await?;
-        let proposed = (p.nested_template)(&n.path).unwrap_or_default();
-        let found = changeset::risks(&n.set.changes, deployed.as_ref(), &proposed, o.protected);
-        risks.extend(found.into_iter().map(|r| Risk {
-            logical_id: changeset::nested_id(&n.path, &r.logical_id),
-            ..r
-        }));
-    }
-    Ok(risks)
-}
-
-/// The template `stack` runs, when judging `changes` needs it.
-async fn running_template(
-    client: &Client,
-    changes: &[cfn::ResourceChange],
-    stack: &str,
-) -> Result<Option<serde_json::Value>> {
-    if !changeset::needs_deployed_template(changes) {
-        return Ok(None);
-    }
-    match cfn::deployed_template(client, stack).await {
-        Ok(t) => Ok(Some(t)),
-        // A template that is not JSON (made outside manage): judge by type and env alone.
-        Err(Error::Local(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// --allow-replace for what needs it, then the operator's confirmation.
@@ -609,12 +544,5 @@ async fn execute(
     match waited.stack {
         Some(ref s) if s.status == "UPDATE_COMPLETE" => Ok(s.clone()),
         _ => Err(failure::explain(client, &p.stack.name, &waited, p.defined_in).await),
-    }
-}
-
-/// Delete a change set that will not run; a failure to do so is only worth a warning.
-async fn discard(op: &dyn Operator, client: &Client, set: &ChangeSet) {
-    if let Err(e) = cfn::delete_change_set(client, &set.stack_id, &set.id).await {
-        op.warn(&format!("could not delete change set {}: {e}", set.name));
     }
 }

@@ -1,8 +1,16 @@
 //! Change sets: create one and wait until CloudFormation has worked it out, tell "no changes"
-//! apart from a failure, and find the changes that must not happen without --allow-replace.
+//! apart from a failure, show the parameter changes without their secrets, and delete one that
+//! will not run. Nested change sets are in nested.rs; the changes that must not happen without
+//! --allow-replace in guard.rs.
+
+pub mod guard;
+pub mod nested;
+
+pub use guard::{judge, Risk};
+pub use nested::{nested_sets, with_nested, NestedSet};
 
 use super::wait::is_transient;
-use super::Pacing;
+use super::{Operator, Pacing};
 use crate::aws::cloudformation::{self as cfn, ChangeSet, ChangeSetRequest, ResourceChange};
 use crate::error::{Error, Result};
 use aws_sdk_cloudformation::Client;
@@ -10,25 +18,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use tokio::time::Instant;
-
-const NESTED_STACK: &str = crate::template::nested::STACK_TYPE;
-
-/// Resource types that hold data: replacing or removing one loses it.
-pub const STATEFUL: &[&str] = &[
-    "AWS::RDS::DBInstance",
-    "AWS::RDS::DBCluster",
-    "AWS::S3::Bucket",
-    "AWS::EC2::Volume",
-    "AWS::DynamoDB::Table",
-    "AWS::EFS::FileSystem",
-    "AWS::ElastiCache::CacheCluster",
-    "AWS::ElastiCache::ReplicationGroup",
-    "AWS::DocDB::DBCluster",
-    "AWS::Neptune::DBCluster",
-    "AWS::OpenSearchService::Domain",
-    "AWS::Elasticsearch::Domain",
-    "AWS::Redshift::Cluster",
-];
 
 /// Create the change set and poll (at once, then backing off) until it is worked out. None
 /// when CreateChangeSet itself answers that there is nothing to change (the emulator does).
@@ -68,60 +57,6 @@ pub async fn prepare(
     }
 }
 
-/// A nested stack's change set (IncludeNestedStacks), found under its parent's. `path` names
-/// the nested stack resource from the top: `Queues`, or `Queues/Inner` one level deeper.
-#[derive(Debug, Clone)]
-pub struct NestedSet {
-    pub path: String,
-    pub set: ChangeSet,
-}
-
-/// Every nested change set under `set`, deeper ones too, each with all its changes. The parent
-/// is complete only once they are, so they are read without waiting.
-pub async fn nested_sets(client: &Client, set: &ChangeSet) -> Result<Vec<NestedSet>> {
-    let mut pending = children_of("", set);
-    let mut found = Vec::new();
-    while let Some((path, id)) = pending.pop() {
-        // Its ARN names the change set; the nested stack's name is not needed.
-        let nested = cfn::describe_change_set(client, "", &id).await?;
-        pending.extend(children_of(&path, &nested));
-        found.push(NestedSet { path, set: nested });
-    }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(found)
-}
-
-fn children_of(prefix: &str, set: &ChangeSet) -> Vec<(String, String)> {
-    set.changes
-        .iter()
-        .filter(|c| c.resource_type == NESTED_STACK)
-        .filter_map(|c| Some((nested_id(prefix, &c.logical_id), c.change_set_id.clone()?)))
-        .rev()
-        .collect()
-}
-
-/// `Queues/Jobs`: a resource of nested stack `Queues`.
-pub fn nested_id(path: &str, logical_id: &str) -> String {
-    if path.is_empty() {
-        logical_id.to_owned()
-    } else {
-        format!("{path}/{logical_id}")
-    }
-}
-
-/// The changes of the nested change sets, each named by its path (`Queues/Jobs`), after the
-/// parent's own.
-pub fn with_nested(set: &ChangeSet, nested: &[NestedSet]) -> Vec<ResourceChange> {
-    let mut all = set.changes.clone();
-    for n in nested {
-        all.extend(n.set.changes.iter().map(|c| ResourceChange {
-            logical_id: nested_id(&n.path, &c.logical_id),
-            ..c.clone()
-        }));
-    }
-    all
-}
-
 /// CloudFormation reports a change set without changes as FAILED, with only a message to tell
 /// it from a real failure (there is no code for it).
 pub fn is_no_changes(set: &ChangeSet) -> bool {
@@ -131,89 +66,6 @@ pub fn is_no_changes(set: &ChangeSet) -> bool {
 fn says_no_changes(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("didn't contain changes") || m.contains("no updates are to be performed")
-}
-
-/// A change that needs --allow-replace on top of confirmation.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Risk {
-    pub logical_id: String,
-    pub resource_type: String,
-    /// "replaced" or "removed".
-    pub action: String,
-    /// Why it matters: "it holds data", "DeletionPolicy Retain", "the env is protected".
-    pub why: String,
-}
-
-impl std::fmt::Display for Risk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) would be {}: {}",
-            self.logical_id, self.resource_type, self.action, self.why
-        )
-    }
-}
-
-/// Does judging these changes need the template the stack runs now (for the DeletionPolicy
-/// of removed resources)?
-pub fn needs_deployed_template(changes: &[ResourceChange]) -> bool {
-    changes.iter().any(|c| destructive(c).is_some())
-}
-
-/// "replaced" or "removed" when the change loses the resource as it is.
-fn destructive(c: &ResourceChange) -> Option<&'static str> {
-    match (c.action.as_str(), c.replacement.as_deref()) {
-        ("Remove", _) => Some("removed"),
-        ("Modify", Some("True" | "Conditional")) => Some("replaced"),
-        _ => None,
-    }
-}
-
-/// The replacements and removals that need --allow-replace: of a stateful resource, of one
-/// whose DeletionPolicy (or, for a replacement, UpdateReplacePolicy) keeps it or a snapshot,
-/// of a nested stack (removing it removes all it holds), and of any resource in a protected env. `deployed` is the template the stack runs now.
-pub fn risks(
-    changes: &[ResourceChange],
-    deployed: Option<&Value>,
-    proposed: &Value,
-    protected: bool,
-) -> Vec<Risk> {
-    changes
-        .iter()
-        .filter_map(|c| {
-            let action = destructive(c)?;
-            let mut why = Vec::new();
-            if STATEFUL.contains(&c.resource_type.as_str()) {
-                why.push("it holds data".to_owned());
-            }
-            if c.resource_type == NESTED_STACK && action == "removed" {
-                why.push("a nested stack: every resource in it is deleted".to_owned());
-            }
-            let mut policies = vec!["DeletionPolicy"];
-            if action == "replaced" {
-                policies.push("UpdateReplacePolicy");
-            }
-            for policy in policies {
-                let kept = [deployed, Some(proposed)]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t["Resources"][&c.logical_id][policy].as_str())
-                    .find(|p| matches!(*p, "Retain" | "RetainExceptOnCreate" | "Snapshot"));
-                if let Some(p) = kept {
-                    why.push(format!("{policy} {p}"));
-                }
-            }
-            if protected {
-                why.push("the env is protected".to_owned());
-            }
-            (!why.is_empty()).then(|| Risk {
-                logical_id: c.logical_id.clone(),
-                resource_type: c.resource_type.clone(),
-                action: action.to_owned(),
-                why: why.join(", "),
-            })
-        })
-        .collect()
 }
 
 /// A parameter whose value changes. A secret's value is never shown, old or new.
@@ -301,12 +153,73 @@ impl Change {
     }
 }
 
+/// The parameter changes as the operator may see them: besides `secret`, an old value is
+/// hidden when the parameter was NoEcho in the template the stack runs now.
+pub async fn shown_parameters(
+    client: &Client,
+    stack_id: &str,
+    proposed: &[(String, String)],
+    secret: &BTreeSet<String>,
+) -> Result<Vec<ParamChange>> {
+    let current = cfn::stack_parameters(client, stack_id).await?;
+    let shown = parameter_changes(&current, proposed, secret);
+    if !shown.iter().any(|c| !c.secret && c.old.is_some()) {
+        return Ok(shown);
+    }
+    // An old value is about to be shown: hide it too if it was NoEcho before.
+    let mut secret = secret.clone();
+    secret.extend(no_echo_before(client, stack_id, &current).await?);
+    Ok(parameter_changes(&current, proposed, &secret))
+}
+
+/// The parameters NoEcho in the template the stack runs now. A template that is not JSON
+/// (made outside manage) cannot be read: then every current parameter counts as one.
+async fn no_echo_before(
+    client: &Client,
+    stack_id: &str,
+    current: &[(String, String)],
+) -> Result<Vec<String>> {
+    let Some(deployed) = readable_template(client, stack_id).await? else {
+        return Ok(current.iter().map(|(k, _)| k.clone()).collect());
+    };
+    let declared = deployed.get("Parameters").and_then(|p| p.as_object());
+    Ok(declared
+        .into_iter()
+        .flatten()
+        .filter(|(_, d)| {
+            matches!(d.get("NoEcho"), Some(Value::Bool(true)))
+                || d.get("NoEcho").and_then(|v| v.as_str()) == Some("true")
+        })
+        .map(|(k, _)| k.clone())
+        .collect())
+}
+
+/// The template `stack` runs; None when it is not JSON (made outside manage).
+async fn readable_template(client: &Client, stack: &str) -> Result<Option<Value>> {
+    match cfn::deployed_template(client, stack).await {
+        Ok(t) => Ok(Some(t)),
+        Err(Error::Local(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Delete a change set that will not run; a failure to do so is only worth a warning.
+pub async fn discard(op: &dyn Operator, client: &Client, set: &ChangeSet) {
+    if let Err(e) = cfn::delete_change_set(client, &set.stack_id, &set.id).await {
+        op.warn(&format!("could not delete change set {}: {e}", set.name));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
+    pub(super) fn change(
+        action: &str,
+        id: &str,
+        ty: &str,
+        replacement: Option<&str>,
+    ) -> ResourceChange {
         ResourceChange {
             action: action.into(),
             logical_id: id.into(),
@@ -346,52 +259,6 @@ mod tests {
             Some("Template format error")
         )));
         assert!(!is_no_changes(&set("CREATE_COMPLETE", None)));
-    }
-
-    #[test]
-    fn replacing_or_removing_what_holds_data_is_a_risk() {
-        let deployed = json!({"Resources": {
-            "Uploads": {"Type": "AWS::S3::Bucket"},
-            "Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"},
-            "Web": {"Type": "AWS::EC2::Instance"},
-            "Cache": {"Type": "AWS::SQS::Queue", "UpdateReplacePolicy": "Snapshot"}
-        }});
-        let proposed = json!({"Resources": {
-            "Db": {"Type": "AWS::RDS::DBInstance"},
-            "Web": {"Type": "AWS::EC2::Instance"},
-            "Cache": {"Type": "AWS::SQS::Queue", "UpdateReplacePolicy": "Snapshot"}
-        }});
-        let changes = [
-            change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
-            change("Remove", "Uploads", "AWS::S3::Bucket", None),
-            change("Remove", "Logs", "AWS::Logs::LogGroup", None),
-            change("Modify", "Web", "AWS::EC2::Instance", Some("True")),
-            change("Modify", "Cache", "AWS::SQS::Queue", Some("Conditional")),
-            change("Modify", "Db2", "AWS::RDS::DBInstance", Some("False")),
-            change("Add", "Db3", "AWS::RDS::DBInstance", None),
-        ];
-        assert!(needs_deployed_template(&changes));
-        let found = risks(&changes, Some(&deployed), &proposed, false);
-        let summary: Vec<_> = found
-            .iter()
-            .map(|r| (r.logical_id.as_str(), r.action.as_str(), r.why.as_str()))
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                ("Db", "replaced", "it holds data"),
-                ("Uploads", "removed", "it holds data"),
-                ("Logs", "removed", "DeletionPolicy Retain"),
-                ("Cache", "replaced", "UpdateReplacePolicy Snapshot"),
-            ]
-        );
-        // In a protected env every replacement and removal needs --allow-replace.
-        let protected = risks(&changes, Some(&deployed), &proposed, true);
-        assert_eq!(protected.len(), 5);
-        assert!(protected
-            .iter()
-            .any(|r| r.logical_id == "Web" && r.why == "the env is protected"));
-        assert!(!needs_deployed_template(&changes[5..]));
     }
 
     #[test]
