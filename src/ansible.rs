@@ -29,18 +29,16 @@ impl Inventory {
             vars.insert(o.key.clone(), o.value.clone().into());
         }
         vars.insert("stack_outputs".into(), Value::Object(by_name));
+        // Where manage reaches each host, and where hosts reach each other (inside the VPC).
         let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for h in &hosts {
-            groups.entry(&h.group).or_default().push(&h.address);
-        }
-        vars.insert("group_addresses".into(), json!(groups));
-        // Hosts reach each other inside the VPC, whatever address manage reaches them at.
         let mut private: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for h in &hosts {
+            groups.entry(&h.group).or_default().push(&h.address);
             if let Some(ip) = &h.instance.private_ip {
                 private.entry(&h.group).or_default().push(ip);
             }
         }
+        vars.insert("group_addresses".into(), json!(groups));
         vars.insert("group_private_ips".into(), json!(private));
         Self { hosts, vars }
     }

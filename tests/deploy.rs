@@ -35,6 +35,26 @@ fn changed_counts(stderr: &str) -> Vec<u32> {
         .collect()
 }
 
+/// `exec hostname -I` on every host: `hosts` answers, each with its own address, exit 0.
+fn exec_answers_from_each_host(p: &Project, hosts: usize) {
+    let out = p
+        .manage([
+            "staging", "exec", "--output", "json", "--", "hostname", "-I",
+        ])
+        .ok()
+        .json();
+    let list = out["hosts"].as_array().unwrap();
+    assert_eq!(list.len(), hosts);
+    for h in list {
+        assert_eq!(
+            h["stdout"].as_str().unwrap().trim(),
+            h["address"].as_str().unwrap(),
+            "{h}"
+        );
+        assert_eq!(h["exit_code"], 0);
+    }
+}
+
 fn http_get(address: &str, port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect((address, port)).unwrap();
@@ -207,22 +227,7 @@ fn exec_returns_each_hosts_own_address_and_ssh_reaches_a_host() {
     p.manage(["staging", "commission", "--no-deploy", "--no-bake"])
         .ok();
     hosts.wait_for(3);
-    let out = p
-        .manage([
-            "staging", "exec", "--output", "json", "--", "hostname", "-I",
-        ])
-        .ok()
-        .json();
-    let list = out["hosts"].as_array().unwrap();
-    assert_eq!(list.len(), 3);
-    for h in list {
-        assert_eq!(
-            h["stdout"].as_str().unwrap().trim(),
-            h["address"].as_str().unwrap(),
-            "{h}"
-        );
-        assert_eq!(h["exit_code"], 0);
-    }
+    exec_answers_from_each_host(&p, 3);
     let text = p
         .manage([
             "staging",
@@ -529,21 +534,7 @@ async fn hosts_behind_a_bastion_are_reached_through_ssh_args_proxyjump() {
     );
     let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
     assert!(app.contains("env = staging\n"), "{app}");
-    let out = p
-        .manage([
-            "staging", "exec", "--output", "json", "--", "hostname", "-I",
-        ])
-        .ok()
-        .json();
-    let list = out["hosts"].as_array().unwrap();
-    assert_eq!(list.len(), 3);
-    for h in list {
-        assert_eq!(
-            h["stdout"].as_str().unwrap().trim(),
-            h["address"].as_str().unwrap(),
-            "{h}"
-        );
-    }
+    exec_answers_from_each_host(&p, 3);
     // Every login the hosts took came through the bastion.
     assert!(
         std::fs::read_to_string(p.path("bastion_known_hosts"))

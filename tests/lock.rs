@@ -4,7 +4,6 @@
 
 mod common;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use common::proxy::FaultProxy;
 use common::{Moto, Project};
 use serde_json::json;
@@ -13,27 +12,7 @@ const BUCKET: &str = "argos-cfn-templates";
 
 /// The lock object at `key`, if any.
 async fn lock_at(moto: &Moto, key: &str) -> Option<serde_json::Value> {
-    let out = match moto
-        .s3()
-        .await
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        // Only "no such key" (or no bucket at all) means there is no lock; any other answer
-        // fails the test.
-        Err(e)
-            if e.as_service_error().is_some_and(|s| s.is_no_such_key())
-                || e.code() == Some("NoSuchBucket") =>
-        {
-            return None
-        }
-        Err(e) => panic!("reading s3://{BUCKET}/{key}: {e:?}"),
-    };
-    let bytes = out.body.collect().await.expect("lock body").into_bytes();
+    let bytes = moto.object(BUCKET, key).await?;
     Some(serde_json::from_slice(&bytes).expect("a lock object is JSON"))
 }
 

@@ -134,16 +134,7 @@ async fn bucket_keys(moto: &Moto) -> Vec<String> {
 }
 
 async fn object(moto: &Moto, key: &str) -> serde_json::Value {
-    let out = moto
-        .s3()
-        .await
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let bytes = out.body.collect().await.unwrap().into_bytes();
+    let bytes = moto.object(BUCKET, key).await.expect("the uploaded object");
     serde_json::from_slice(&bytes).unwrap()
 }
 

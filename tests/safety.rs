@@ -160,16 +160,7 @@ async fn a_replaced_template_object_is_uploaded_again_and_a_public_bucket_is_ref
         .map(|(b, k)| (b.to_owned(), k.to_owned()))
         .unwrap();
     let s3 = moto.s3().await;
-    let read = || async {
-        let out = s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .unwrap();
-        String::from_utf8(out.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
-    };
+    let read = || async { String::from_utf8(moto.object(&bucket, &key).await.unwrap()).unwrap() };
     let good = read().await;
     let again = p
         .manage(["staging", "config", "push", "--output", "json"])

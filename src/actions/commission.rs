@@ -120,16 +120,20 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     let formation = formation.with_image(&ctx.env, &image_id);
     crate::history::note_image(&image_id);
     let tags = names::stack_tags(ctx.env.app(), &ctx.env.name);
+    if !ctx.dry_run {
+        ctx.ui.step("pushing the template");
+    }
+    // A dry run only says where the templates would go.
+    let pushed = push::package(
+        ctx,
+        &clients,
+        "template",
+        &ctx.env.name,
+        &formation.merged,
+        &formation.nested,
+    )
+    .await?;
     if ctx.dry_run {
-        let pushed = push::package(
-            ctx,
-            &clients,
-            "template",
-            &ctx.env.name,
-            &formation.merged,
-            &formation.nested,
-        )
-        .await?;
         ctx.ui.result(&Commissioned {
             template_url: (!would_bake).then_some(pushed.url),
             image_id: (!would_bake).then_some(image_id),
@@ -143,16 +147,6 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
         }
         return Ok(());
     }
-    ctx.ui.step("pushing the template");
-    let pushed = push::package(
-        ctx,
-        &clients,
-        "template",
-        &ctx.env.name,
-        &formation.merged,
-        &formation.nested,
-    )
-    .await?;
     ctx.ui.info(&pushed);
     let new = NewStack {
         name: &name,
@@ -196,15 +190,8 @@ async fn finish(ctx: &Ctx, clients: &Clients, no_deploy: bool, stack: Stack) -> 
 /// The stack a dry run would create, for its plan.
 fn planned(name: &str) -> Stack {
     Stack {
-        id: String::new(),
         name: name.to_owned(),
         status: "(not created: dry run)".to_owned(),
-        reason: None,
-        outputs: vec![],
-        created: None,
-        updated: None,
-        termination_protection: false,
-        role_arn: None,
-        notification_arns: vec![],
+        ..Stack::default()
     }
 }

@@ -201,6 +201,32 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// The bytes of s3://bucket/key, or None when there is no such key (or no such bucket);
+    /// any other answer fails the test, so "could not read" never passes for "not there".
+    pub async fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        let out = match self
+            .s3()
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || e.code() == Some("NoSuchBucket") =>
+            {
+                return None
+            }
+            Err(e) => panic!("reading s3://{bucket}/{key}: {e:?}"),
+        };
+        let bytes = out.body.collect().await.expect("object body").into_bytes();
+        Some(bytes.to_vec())
+    }
+
     async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))

@@ -455,14 +455,7 @@ async fn the_drift_report_has_the_fields_the_readme_names() {
     };
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["status"], "drifted");
-    let keys: Vec<_> = json["resources"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let keys = keys_of(&json["resources"][0]);
     assert_eq!(
         keys,
         [
@@ -473,14 +466,7 @@ async fn the_drift_report_has_the_fields_the_readme_names() {
             "resource_type"
         ]
     );
-    let diff: Vec<_> = json["resources"][0]["differences"][0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let diff = keys_of(&json["resources"][0]["differences"][0]);
     assert_eq!(diff, ["actual", "difference", "expected", "path"]);
     let text = report.to_string();
     assert!(
@@ -496,4 +482,11 @@ async fn the_drift_report_has_the_fields_the_readme_names() {
     };
     assert_eq!(in_sync.to_string(), "argos-staging: no drift");
     assert_eq!(serde_json::to_value(&in_sync).unwrap()["status"], "in_sync");
+}
+
+/// A JSON object's keys, sorted.
+fn keys_of(v: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
 }

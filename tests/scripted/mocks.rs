@@ -80,13 +80,7 @@ pub fn our_stack() -> ours::Stack {
         id: ID.into(),
         name: NAME.into(),
         status: "UPDATE_COMPLETE".into(),
-        reason: None,
-        outputs: vec![],
-        created: None,
-        updated: None,
-        termination_protection: false,
-        role_arn: None,
-        notification_arns: vec![],
+        ..ours::Stack::default()
     }
 }
 

@@ -179,7 +179,6 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
             }));
         result.deleted = true;
         // A dry run of what would be refused is refused too.
-        protected_needs_force(ctx, force)?;
         lifting_needs_force(&existing, force)?;
         if ctx.dry_run {
             if existing.termination_protection {
@@ -193,7 +192,7 @@ pub async fn run(ctx: &Ctx, args: &DecommissionFlags) -> Result<()> {
             ));
             remove_records(ctx, &clients, &existing).await?;
         } else {
-            confirm(ctx, &existing, force, with_image)?;
+            confirm(ctx, &existing, with_image)?;
             confirmed = true;
             let started = std::time::Instant::now();
             // Only for the report afterwards: a stack too broken to list its resources still goes.
@@ -280,9 +279,8 @@ fn lifting_needs_force(existing: &cfn::Stack, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// Protected envs need --force (checked before); every env needs the name typed, or --yes.
-fn confirm(ctx: &Ctx, existing: &cfn::Stack, force: bool, with_image: bool) -> Result<()> {
-    protected_needs_force(ctx, force)?;
+/// Every env needs the name typed, or --yes (--force was checked before).
+fn confirm(ctx: &Ctx, existing: &cfn::Stack, with_image: bool) -> Result<()> {
     if ctx.yes {
         return Ok(());
     }
