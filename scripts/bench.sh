@@ -40,7 +40,18 @@ plain_ansible() {
     -e @plain-vars.json playbooks/app.yml playbooks/worker.yml
 }
 
-# deploy_compare HOSTS: a no-change deploy, manage vs plain ansible-playbook, side by side.
+# mitogen on|off: the config's "mitogen" setting, for the runs that follow.
+mitogen() {
+  "$root/.venv/bin/python" - "$1" <<'PY'
+import json, sys
+c = json.load(open("config.json"))
+c["mitogen"] = sys.argv[1] == "on"
+json.dump(c, open("config.json", "w"), indent=2)
+PY
+}
+
+# deploy_compare HOSTS: a no-change deploy, manage vs plain ansible-playbook, side by side; then
+# both with Mitogen (the plain run given its strategy as an operator would in ansible.cfg).
 deploy_compare() {
   "$manage" staging inventory --list | "$root/.venv/bin/python" -c '
 import json, sys
@@ -53,12 +64,19 @@ json.dump(top["vars"], open("plain-vars.json", "w"))'
   # New hosts may reuse an earlier run's addresses with new host keys: start a fresh file.
   rm -f plain-known-hosts
   plain_ansible >/dev/null 2>&1 || true # accept the host keys once
-  local m p
+  local m g p q strategy
   m=$(median_of 3 "$manage" staging deploy)
+  mitogen on
+  g=$(median_of 3 "$manage" staging deploy)
+  mitogen off
   p=$(median_of 3 plain_ansible)
-  awk -v h="$1" -v m="$m" -v p="$p" 'BEGIN {
-    printf "%-40s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx, median of 3)\n", "deploy, no changes, " h " hosts", m, p, m / p }'
+  strategy=$("$root/.venv/bin/python" -c 'import os, ansible_mitogen; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy
+  q=$(ANSIBLE_STRATEGY_PLUGINS=$strategy ANSIBLE_STRATEGY=mitogen_linear median_of 3 plain_ansible)
+  awk -v h="$1" -v m="$m" -v g="$g" -v p="$p" -v q="$q" 'BEGIN {
+    printf "%-44s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx, median of 3)\n", "deploy, no changes, " h " hosts", m, p, m / p
+    printf "%-44s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx; plain with mitogen %.2fs)\n", "deploy, no changes, " h " hosts, mitogen", g, p, g / p, q }'
   echo "$m" >"deploy-$1.seconds"
+  echo "$g" >"deploy-mitogen-$1.seconds"
 }
 
 echo "manage bench: $(nproc) cores, emulator on $AWS_ENDPOINT_URL"
@@ -78,8 +96,10 @@ PY
   "$manage" staging commission --no-bake --no-deploy >/dev/null 2>bench-step.log
   "$manage" staging deploy >/dev/null 2>bench-step.log
   deploy_compare 20
-  awk -v a="$(cat deploy-3.seconds)" -v b="$(cat deploy-20.seconds)" 'BEGIN {
-    printf "%-40s %7.2fx\n", "deploy time, 20 hosts / 3 hosts", b / a }'
+  awk -v a="$(cat deploy-3.seconds)" -v b="$(cat deploy-20.seconds)" \
+    -v c="$(cat deploy-mitogen-3.seconds)" -v d="$(cat deploy-mitogen-20.seconds)" 'BEGIN {
+    printf "%-44s %7.2fx\n", "deploy time, 20 hosts / 3 hosts", b / a
+    printf "%-44s %7.2fx\n", "deploy time, 20 hosts / 3 hosts, mitogen", d / c }'
   exit 0
 fi
 time_runs "validate (no AWS call)" 10 staging validate

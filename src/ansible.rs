@@ -1,10 +1,13 @@
 //! Ansible's view of an env: the inventory (dynamic-inventory protocol and a static file),
 //! the variables every playbook gets; running ansible-playbook is in `run`.
 
+pub mod mitogen;
 mod run;
 mod tuning;
 
-pub use run::{plan, private_json, run_playbooks, PlaybookResult, PlaybookRun, DEFAULT_PARALLEL};
+pub use run::{
+    plan, private_json, run_playbooks, PlaybookResult, PlaybookRun, Setup, DEFAULT_PARALLEL,
+};
 
 use crate::aws::cloudformation::StackOutput;
 use crate::hosts::Host;

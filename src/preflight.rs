@@ -1,6 +1,7 @@
 //! Checks on this machine that need no AWS call: the programs `manage` runs and the SSH key
 //! file. The actions run them before any request; `doctor` runs each of them on its own.
 
+use crate::ansible::mitogen::{self, Mitogen};
 use crate::config::{Config, Transport};
 use crate::error::{Error, Result};
 use crate::process;
@@ -11,6 +12,14 @@ pub fn ansible() -> Result<PathBuf> {
         "ansible-playbook",
         "install Ansible (pip install ansible-core)",
     )
+}
+
+/// Mitogen, when the config turns it on: where it is for the Python that runs ansible-playbook.
+pub async fn mitogen(config: &Config) -> Result<Option<Mitogen>> {
+    if !config.mitogen {
+        return Ok(None);
+    }
+    Ok(Some(mitogen::locate(&config.path, &ansible()?).await?))
 }
 
 pub fn ssh_client() -> Result<PathBuf> {

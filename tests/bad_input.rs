@@ -422,6 +422,43 @@ bad_input! {
     }
 }
 
+/// `mitogen` on, with an ansible-playbook whose Python cannot import it (a stand-in Python
+/// that fails as one without the module does).
+fn mitogen_without_its_plugins(p: &Project) {
+    with_key(p);
+    p.edit_config(|c| c["mitogen"] = true.into());
+    let python = p.path("bin/python3");
+    p.write(
+        "bin/python3",
+        "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'ansible_mitogen'\" >&2\nexit 1\n",
+    );
+    p.write(
+        "bin/ansible-playbook",
+        &format!("#!{}\nimport sys\n", python.display()),
+    );
+    for f in ["bin/python3", "bin/ansible-playbook"] {
+        std::fs::set_permissions(p.path(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+bad_input! {
+    mitogen_that_ansibles_python_cannot_import: Case {
+        name: "mitogen that Ansible's Python cannot import",
+        setup: mitogen_without_its_plugins,
+        args: &["staging", "deploy"],
+        want: &["config.json", "key \"mitogen\"", "bin/python3 -m pip install mitogen", "set \"mitogen\" to false"],
+    }
+}
+
+bad_input! {
+    mitogen_before_a_commission: Case {
+        name: "mitogen before a commission",
+        setup: mitogen_without_its_plugins,
+        args: &["staging", "commission", "--yes"],
+        want: &["key \"mitogen\""],
+    }
+}
+
 bad_input! {
     dns_zone_and_zone_output_both: Case {
         name: "dns zone and zone_output both",
@@ -541,7 +578,15 @@ fn check(case: Case) {
     trap.set_nonblocking(true).unwrap();
     let p = Project::new(&format!("http://{}", trap.local_addr().unwrap()));
     (case.setup)(&p);
-    let run = p.manage(case.args);
+    // A case's own bin/ comes first on PATH: stand-ins for the programs manage runs.
+    let bin = p.path("bin");
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone())
+            .filter(|b| b.is_dir())
+            .chain(std::env::split_paths(&common::test_path())),
+    )
+    .unwrap();
+    let run = p.manage_with(case.args, &[("PATH", path.to_str())]);
     let errors = run.error_lines();
     let context = format!("case {:?}\nstderr:\n{}", case.name, run.stderr);
     assert_eq!(run.code, 2, "exit code; {context}");

@@ -475,6 +475,47 @@ fn vars_and_secrets_reach_a_real_host_and_the_secret_stays_out_of_argv_and_outpu
     hosts.stop_and_check();
 }
 
+/// `"mitogen": true`: the bake and the deploy run through Mitogen's strategy (become included),
+/// each host's tasks inside the one Python process Mitogen keeps there; an operator whose
+/// ansible.cfg names a strategy keeps it.
+#[test]
+fn mitogen_runs_the_bake_and_the_deploy_and_the_operators_own_strategy_wins() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 109);
+    p.edit_config(|c| c["mitogen"] = true.into());
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    let run = p.manage(["staging", "commission"]).ok();
+    assert!(
+        run.stdout.contains("deployed to 3 host(s)"),
+        "{}",
+        run.stdout
+    );
+    hosts.wait_for(3);
+    let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
+    assert!(app.contains("env = staging\n"), "{app}");
+    let page = http_get(&addresses(&p)["app"][0], 8080, "/health");
+    assert!(page.ends_with("ok argos staging\n"), "{page}");
+    let again = p.manage(["staging", "deploy"]).ok();
+    assert_eq!(changed_counts(&again.stderr), [0, 0, 0], "{}", again.stderr);
+
+    // Each worker writes down the process its task ran under.
+    p.write(
+        "playbooks/worker.yml",
+        "- hosts: worker\n  gather_facts: false\n  become: true\n  tasks:\n    - ansible.builtin.shell: \"tr '\\\\0' ' ' < /proc/$PPID/cmdline > {{ argos_root }}/runner\"\n",
+    );
+    let runner = |n: u32| read(&p, &format!("hostfs/argos-staging-worker-{n}/runner"));
+    p.manage(["staging", "deploy", "--group", "worker"]).ok();
+    for n in 0..2 {
+        assert!(runner(n).contains("(mitogen:root@"), "{}", runner(n));
+    }
+    p.write("ansible.cfg", "[defaults]\nstrategy = linear\n");
+    p.manage(["staging", "deploy", "--group", "worker"]).ok();
+    for n in 0..2 {
+        assert!(!runner(n).contains("mitogen"), "{}", runner(n));
+    }
+    hosts.stop_and_check();
+}
+
 /// Hosts that accept SSH only from a bastion (a host of its own, served by a second harness
 /// whose sshd the hosts' sshd allows alone): unreachable directly, reached with `ssh_args`
 /// `-J` through it, by the readiness probe, Ansible and `exec` alike.

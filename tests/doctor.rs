@@ -333,3 +333,73 @@ async fn each_problem_has_its_own_fail_line_and_every_check_still_runs() {
         assert_eq!(status(&list, check), "ok", "{check}");
     }
 }
+
+/// With `"mitogen": true`, a line after Ansible's says where Mitogen is for Ansible's Python,
+/// or what to do when that Python cannot import it.
+#[tokio::test(flavor = "multi_thread")]
+async fn mitogen_has_its_own_line_when_the_config_turns_it_on() {
+    let moto = Moto::start();
+    let p = ready(&moto).await;
+    p.edit_config(|c| c["mitogen"] = true.into());
+    let mut names = ENV_CHECKS.to_vec();
+    names.insert(2, "mitogen");
+
+    let json = p.manage(["staging", "doctor", "-o", "json"]).ok().json();
+    let list = checks(&json);
+    assert_eq!(list.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), names);
+    let mitogen = list.iter().find(|c| c.0 == "mitogen").unwrap();
+    assert_eq!(mitogen.1, "ok", "{json}");
+    for words in ["mitogen 0.3.54", ".venv/bin/python3", "mitogen_linear"] {
+        assert!(mitogen.2.contains(words), "{}", mitogen.2);
+    }
+
+    // An Ansible whose Python has no Mitogen (a stand-in Python: Ansible's --version answers,
+    // the import fails as it does without the module).
+    let bin = p.path("bin");
+    p.write(
+        "bin/python3",
+        "#!/bin/sh\ncase \"$1\" in\n  -c) echo \"ModuleNotFoundError: No module named 'ansible_mitogen'\" >&2; exit 1 ;;\n  *) echo 'ansible-playbook [core 2.19.14]' ;;\nesac\n",
+    );
+    p.write(
+        "bin/ansible-playbook",
+        &format!("#!{}\n", bin.join("python3").display()),
+    );
+    for f in ["bin/python3", "bin/ansible-playbook"] {
+        chmod(&p, f, 0o755);
+    }
+    let path = std::env::join_paths(
+        std::iter::once(bin.clone()).chain(std::env::split_paths(&common::test_path())),
+    )
+    .unwrap();
+    let run = p
+        .manage_with(
+            ["staging", "doctor", "-o", "json"],
+            &[("PATH", path.to_str())],
+        )
+        .code(1);
+    let list = checks(&run.json());
+    let failed: Vec<&str> = list
+        .iter()
+        .filter(|c| c.1 == "fail")
+        .map(|c| c.0.as_str())
+        .collect();
+    assert_eq!(failed, ["mitogen"], "{list:?}");
+    let detail = &list.iter().find(|c| c.0 == "mitogen").unwrap().2;
+    for words in [
+        "bin/python3 -m pip install mitogen",
+        "set \"mitogen\" to false",
+    ] {
+        assert!(detail.contains(words), "{detail}");
+    }
+
+    // No Ansible at all: nothing to ask, so the Mitogen line waits for it.
+    let empty = p.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = p
+        .manage_with(
+            ["staging", "doctor", "-o", "json"],
+            &[("PATH", Some(empty.to_str().unwrap()))],
+        )
+        .code(1);
+    assert_eq!(status(&checks(&run.json()), "mitogen"), "skip");
+}

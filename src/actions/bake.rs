@@ -5,7 +5,7 @@
 //! `bake` continues from it.
 
 use super::{image_stack, Ctx};
-use crate::ansible::{private_json, run_playbooks, Inventory, PlaybookRun};
+use crate::ansible::{private_json, run_playbooks, Inventory, PlaybookRun, Setup};
 use crate::aws::ec2::{self, Image, Instance};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -53,7 +53,7 @@ impl fmt::Display for Baked {
 }
 
 /// Checks made before any AWS call: the image fragment and playbook, Ansible, the key file.
-pub fn preflight(ctx: &Ctx) -> Result<()> {
+pub async fn preflight(ctx: &Ctx) -> Result<()> {
     // The base_ami as written stands in for its id: the id changes no check.
     Formation::build_image(&ctx.env, &ctx.env.config.base_ami)?.ensure_valid()?;
     let playbook = ctx.env.config.playbooks.join("image.yml");
@@ -63,11 +63,11 @@ pub fn preflight(ctx: &Ctx) -> Result<()> {
             playbook.display()
         )));
     }
-    super::reach::playbooks_preflight(ctx)
+    super::reach::playbooks_preflight(ctx).await
 }
 
 pub async fn run(ctx: &Ctx, rebake: bool) -> Result<()> {
-    preflight(ctx)?;
+    preflight(ctx).await?;
     let clients = ctx.clients().await?;
     let baked = ensure(ctx, &clients, rebake).await?;
     ctx.ui.result(&baked);
@@ -266,16 +266,14 @@ async fn run_image_playbook(
         hosts: 1,
     };
     ctx.ui.step("bake: running image.yml");
-    let result = run_playbooks(
-        &ctx.ui,
-        &ssh,
-        vec![run],
-        inventory_file.path(),
-        vars_file.path(),
-        1,
-        &[],
-    )
-    .await?;
+    let setup = Setup {
+        ssh: &ssh,
+        inventory: inventory_file.path(),
+        vars: vars_file.path(),
+        extra: &[],
+        mitogen: crate::preflight::mitogen(&ctx.env.config).await?,
+    };
+    let result = run_playbooks(&ctx.ui, setup, vec![run], 1).await?;
     let code = result.first().map_or(1, |r| r.exit_code);
     if code == 0 {
         return Ok(());

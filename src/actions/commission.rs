@@ -85,9 +85,9 @@ pub async fn run(ctx: &Ctx, no_deploy: bool, no_bake: bool, stack_args: &StackFl
     // Checked with the base AMI standing in for the image: the image id changes no check.
     let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
     if !no_bake {
-        bake::preflight(ctx)?;
+        bake::preflight(ctx).await?;
     } else if !no_deploy {
-        super::reach::playbooks_preflight(ctx)?;
+        super::reach::playbooks_preflight(ctx).await?;
     }
     let clients = ctx.clients().await?;
     super::records::preflight(ctx, &clients).await?;

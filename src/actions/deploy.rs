@@ -100,7 +100,7 @@ pub async fn run(
     parallel: usize,
     pass: &Passthrough,
 ) -> Result<()> {
-    reach::playbooks_preflight(ctx)?;
+    reach::playbooks_preflight(ctx).await?;
     playbook_vars(ctx, &Default::default(), pass)?;
     let clients = ctx.clients().await?;
     // Waits for a busy stack; refuses one that was never created or is half deleted.
@@ -164,16 +164,15 @@ pub async fn deploy(
         runs.len(),
         chosen.len()
     ));
-    let results = ansible::run_playbooks(
-        &ctx.ui,
-        &reach.ssh,
-        runs,
-        inventory_file.path(),
-        vars_file.path(),
-        parallel,
-        &pass.args(),
-    )
-    .await?;
+    let extra = pass.args();
+    let setup = ansible::Setup {
+        ssh: &reach.ssh,
+        inventory: inventory_file.path(),
+        vars: vars_file.path(),
+        extra: &extra,
+        mitogen: crate::preflight::mitogen(&ctx.env.config).await?,
+    };
+    let results = ansible::run_playbooks(&ctx.ui, setup, runs, parallel).await?;
     if let Some(failed) = results.iter().find(|r| r.exit_code != 0) {
         return Err(Error::Child {
             what: format!("playbook {} for group {}", failed.playbook, failed.label),

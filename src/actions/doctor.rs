@@ -146,13 +146,30 @@ fn config_check(inputs: &Inputs, checks: &mut Checks) -> Option<Config> {
     }
 }
 
-/// Ansible, ssh, the SSH key file, and what the transport needs.
+/// Ansible (and Mitogen when the config turns it on), ssh, the SSH key file, and what the
+/// transport needs.
 async fn tool_checks(config: Option<&Config>, checks: &mut Checks) {
     let ansible = match preflight::ansible() {
         Ok(path) => Ok(version(&path, "--version").await),
         Err(e) => Err(e),
     };
-    checks.add("ansible", ansible);
+    let ansible_ok = checks.add("ansible", ansible);
+    match config.filter(|c| c.mitogen) {
+        Some(_) if !ansible_ok => checks.skip("mitogen", "ansible"),
+        Some(config) => {
+            let found = preflight::mitogen(config).await.map(|m| match m {
+                Some(m) => format!(
+                    "mitogen {} for {} (strategy {})",
+                    m.version,
+                    m.python,
+                    crate::ansible::mitogen::STRATEGY
+                ),
+                None => String::new(),
+            });
+            checks.add("mitogen", found);
+        }
+        None => {}
+    }
     let ssh = match preflight::ssh_client() {
         Ok(path) => Ok(version(&path, "-V").await),
         Err(e) => Err(e),

@@ -21,8 +21,9 @@ pub struct Reach {
 }
 
 /// Checks made before any AWS call by what runs playbooks: the playbooks folder exists, and
-/// (unless a dry run) Ansible is installed and `preflight` passes.
-pub fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
+/// (unless a dry run) Ansible is installed, Mitogen is there when the config turns it on, and
+/// `preflight` passes.
+pub async fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
     let dir = &ctx.env.config.playbooks;
     if !dir.is_dir() {
         return Err(Error::input(format!(
@@ -35,6 +36,7 @@ pub fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     crate::preflight::ansible()?;
+    crate::preflight::mitogen(&ctx.env.config).await?;
     preflight(ctx)
 }
 

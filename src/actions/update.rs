@@ -157,7 +157,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     let formation = super::checked::checked(ctx, &ctx.env.config.base_ami)?;
     // A dry run deploys nothing, so it needs neither Ansible nor the SSH key.
     if !args.no_deploy && !ctx.dry_run {
-        super::reach::playbooks_preflight(ctx)?;
+        super::reach::playbooks_preflight(ctx).await?;
     }
     let clients = ctx.clients().await?;
     super::records::preflight(ctx, &clients).await?;

@@ -1,6 +1,7 @@
 //! Running ansible-playbook: which playbooks cover which groups, the command line (with the
 //! speed settings of `tuning`), and the runs themselves, several at once, each line prefixed.
 
+use super::mitogen::Mitogen;
 use super::tuning;
 use crate::error::{Error, Result};
 use crate::hosts::Host;
@@ -76,16 +77,14 @@ pub fn plan(dir: &Path, chosen: &[Host], by_host: bool) -> (Vec<PlaybookRun>, Ve
 
 fn playbook_command(
     run: &PlaybookRun,
-    inventory: &Path,
-    extra_vars: &Path,
-    ssh: &SshSettings,
+    setup: &Setup,
     color: bool,
-    extra: &[String],
     chosen: &tuning::Chosen,
 ) -> Command {
+    let ssh = setup.ssh;
     let mut cmd = Command::new("ansible-playbook");
     cmd.arg("-i")
-        .arg(inventory)
+        .arg(setup.inventory)
         .arg("--limit")
         .arg(run.limit.join(":"));
     cmd.arg("-u").arg(&ssh.user);
@@ -95,8 +94,8 @@ fn playbook_command(
     // Extra, not common, args: the user's ansible.cfg ssh_args and ssh_common_args still apply.
     cmd.arg("--ssh-extra-args")
         .arg(shell_words(&ssh.connection_options()));
-    cmd.arg("-e").arg(format!("@{}", extra_vars.display()));
-    cmd.args(extra);
+    cmd.arg("-e").arg(format!("@{}", setup.vars.display()));
+    cmd.args(setup.extra);
     cmd.arg(&run.playbook);
     cmd.envs(chosen.env(run.hosts));
     cmd.env("PYTHONUNBUFFERED", "1")
@@ -120,22 +119,31 @@ pub struct PlaybookResult {
     pub seconds: f64,
 }
 
+/// What the runs of one deploy share.
+pub struct Setup<'a> {
+    pub ssh: &'a SshSettings,
+    /// The static inventory and the extra-vars file (both private temp files).
+    pub inventory: &'a Path,
+    pub vars: &'a Path,
+    /// More ansible-playbook arguments: `--check`, `--diff`, `--tags`.
+    pub extra: &'a [String],
+    /// Mitogen, when the config turns it on (`crate::preflight::mitogen`).
+    pub mitogen: Option<Mitogen>,
+}
+
 /// Run the playbooks, at most `parallel` at once, each line prefixed by its group.
 pub async fn run_playbooks(
     ui: &Ui,
-    ssh: &SshSettings,
+    setup: Setup<'_>,
     runs: Vec<PlaybookRun>,
-    inventory: &Path,
-    vars: &Path,
     parallel: usize,
-    extra: &[String],
 ) -> Result<Vec<PlaybookResult>> {
     let slots = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let color = ui.stderr_tty;
     let mut set = tokio::task::JoinSet::new();
-    let chosen = tuning::Chosen::read();
+    let chosen = tuning::Chosen::read(setup.mitogen.clone());
     for run in runs {
-        let cmd = playbook_command(&run, inventory, vars, ssh, color, extra, &chosen);
+        let cmd = playbook_command(&run, &setup, color, &chosen);
         let (ui, slots) = (ui.clone(), slots.clone());
         set.spawn(async move {
             let _slot = slots

@@ -2,6 +2,7 @@
 //! only where neither the environment nor the ansible.cfg that Ansible reads already sets it:
 //! the operator's own configuration always wins.
 
+use super::mitogen::{self, Mitogen};
 use std::path::{Path, PathBuf};
 
 /// Most forks a run gets by default: each is a Python process on this machine.
@@ -16,9 +17,11 @@ struct Setting {
     value: String,
 }
 
-/// The ansible.cfg Ansible will read, read once for all the runs of one deploy.
+/// The ansible.cfg Ansible will read, read once for all the runs of one deploy, and Mitogen
+/// when the config turns it on.
 pub struct Chosen {
     cfg: Option<String>,
+    mitogen: Option<Mitogen>,
 }
 
 fn var(name: &str) -> Option<std::ffi::OsString> {
@@ -26,25 +29,35 @@ fn var(name: &str) -> Option<std::ffi::OsString> {
 }
 
 impl Chosen {
-    pub fn read() -> Self {
+    pub fn read(mitogen: Option<Mitogen>) -> Self {
         let cfg = config_file(
             var("ANSIBLE_CONFIG").map(PathBuf::from),
             var("HOME").map(PathBuf::from),
         )
         .and_then(|p| std::fs::read_to_string(p).ok());
-        Self { cfg }
+        Self { cfg, mitogen }
     }
 
     /// The environment variables to give ansible-playbook for a run over `hosts` hosts, in
     /// view of this process's environment and the ansible.cfg.
     pub fn env(&self, hosts: usize) -> Vec<(String, String)> {
-        env(hosts, &|v| var(v).is_some(), self.cfg.as_deref())
+        env(
+            hosts,
+            &|v| var(v).is_some(),
+            self.cfg.as_deref(),
+            self.mitogen.as_ref(),
+        )
     }
 }
 
 /// The environment variables to give ansible-playbook for a run over `hosts` hosts.
-fn env(hosts: usize, vars: &dyn Fn(&str) -> bool, cfg: Option<&str>) -> Vec<(String, String)> {
-    let settings = [
+fn env(
+    hosts: usize,
+    vars: &dyn Fn(&str) -> bool,
+    cfg: Option<&str>,
+    mitogen: Option<&Mitogen>,
+) -> Vec<(String, String)> {
+    let mut settings = vec![
         // One SSH round trip per task instead of several.
         Setting {
             var: "ANSIBLE_PIPELINING",
@@ -71,6 +84,27 @@ fn env(hosts: usize, vars: &dyn Fn(&str) -> bool, cfg: Option<&str>) -> Vec<(Str
             value: hosts.clamp(5, MAX_FORKS).to_string(),
         },
     ];
+    // Mitogen's strategy and where it is, as one: an operator who names a strategy or a
+    // strategy folder of their own keeps both.
+    const STRATEGY_VARS: &[&str] = &["ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS"];
+    const STRATEGY_KEYS: &[(&str, &str)] =
+        &[("defaults", "strategy"), ("defaults", "strategy_plugins")];
+    if let Some(m) = mitogen {
+        settings.extend([
+            Setting {
+                var: "ANSIBLE_STRATEGY_PLUGINS",
+                also: STRATEGY_VARS,
+                keys: STRATEGY_KEYS,
+                value: m.strategy_plugins.display().to_string(),
+            },
+            Setting {
+                var: "ANSIBLE_STRATEGY",
+                also: STRATEGY_VARS,
+                keys: STRATEGY_KEYS,
+                value: mitogen::STRATEGY.into(),
+            },
+        ]);
+    }
     settings
         .into_iter()
         .filter(|s| {
@@ -127,7 +161,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_where_the_operator_chose_nothing() {
-        let env = env(20, &none, None);
+        let env = env(20, &none, None, None);
         assert_eq!(
             env,
             [
@@ -136,18 +170,44 @@ mod tests {
                 ("ANSIBLE_FORKS".into(), "20".into()),
             ]
         );
-        assert_eq!(self::env(2, &none, None)[2].1, "5");
-        assert_eq!(self::env(400, &none, None)[2].1, "50");
+        assert_eq!(self::env(2, &none, None, None)[2].1, "5");
+        assert_eq!(self::env(400, &none, None, None)[2].1, "50");
     }
 
     #[test]
     fn the_environment_and_ansible_cfg_win() {
         let cfg = "[defaults]\n# forks = 3\nforks: 10\n\n[ssh_connection]\npipelining = False\n";
-        let env = env(20, &|v| v == "ANSIBLE_GATHERING", Some(cfg));
+        let env = env(20, &|v| v == "ANSIBLE_GATHERING", Some(cfg), None);
         assert!(env.is_empty(), "{env:?}");
         let only_comment = "[defaults]\n; gathering = smart\n";
-        assert_eq!(self::env(3, &none, Some(only_comment)).len(), 3);
+        assert_eq!(self::env(3, &none, Some(only_comment), None).len(), 3);
         let other_section = "[inventory]\nforks = 2\n";
-        assert_eq!(self::env(3, &none, Some(other_section)).len(), 3);
+        assert_eq!(self::env(3, &none, Some(other_section), None).len(), 3);
+    }
+
+    #[test]
+    fn mitogen_brings_its_strategy_unless_the_operator_named_one() {
+        let m = Mitogen {
+            strategy_plugins: PathBuf::from("/venv/ansible_mitogen/plugins/strategy"),
+            version: "0.3.54".into(),
+            python: "/venv/bin/python3".into(),
+        };
+        let env = env(3, &none, None, Some(&m));
+        assert_eq!(
+            env[3..],
+            [
+                (
+                    "ANSIBLE_STRATEGY_PLUGINS".into(),
+                    "/venv/ansible_mitogen/plugins/strategy".into()
+                ),
+                ("ANSIBLE_STRATEGY".into(), "mitogen_linear".into()),
+            ]
+        );
+        let theirs = |v: &str| v == "ANSIBLE_STRATEGY";
+        assert_eq!(self::env(3, &theirs, None, Some(&m)).len(), 3);
+        let cfg = "[defaults]\nstrategy_plugins = /opt/plugins\n";
+        assert_eq!(self::env(3, &none, Some(cfg), Some(&m)).len(), 3);
+        let cfg = "[defaults]\nstrategy = free\n";
+        assert_eq!(self::env(3, &none, Some(cfg), Some(&m)).len(), 3);
     }
 }

@@ -78,6 +78,9 @@ pub struct Config {
     pub transport: Transport,
     /// Extra `ssh` options (config key `ssh_args`), after ours and before the user's ~/.ssh/config.
     pub ssh_args: Vec<String>,
+    /// Run the playbooks with Mitogen's strategy (config key `mitogen`), unless the operator's
+    /// own Ansible configuration names a strategy.
+    pub mitogen: bool,
     pub formations: PathBuf,
     pub playbooks: PathBuf,
     pub parameters: BTreeMap<String, ParamSource>,
@@ -270,6 +273,7 @@ fn from_raw(path: &Path, dir: &Path, raw: RawConfig) -> Result<Config, String> {
         address,
         transport,
         ssh_args,
+        mitogen: raw.mitogen.unwrap_or(false),
         formations: dir.join(raw.formations.as_deref().unwrap_or("formations")),
         playbooks: dir.join(raw.playbooks.as_deref().unwrap_or("playbooks")),
         parameters,

@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub address: Option<String>,
     pub transport: Option<String>,
     pub ssh_args: Option<Value>,
+    pub mitogen: Option<bool>,
     pub formations: Option<String>,
     pub playbooks: Option<String>,
     #[serde(default)]

@@ -20,7 +20,7 @@ pub const VERB: Verb = Verb {
 pub async fn run(ctx: &Ctx, choice: &Choice, force: bool, no_deploy: bool) -> Result<()> {
     super::refuse_unless_forced(ctx, VERB.base, force)?;
     if !no_deploy {
-        crate::actions::reach::playbooks_preflight(ctx)?;
+        crate::actions::reach::playbooks_preflight(ctx).await?;
     }
     let clients = ctx.clients().await?;
     let image = stack_image(ctx, &clients).await?;
