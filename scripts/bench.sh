@@ -31,6 +31,24 @@ median_of() {
   printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { printf "%.2f", t[int((NR + 1) / 2)] }'
 }
 
+# cpu_of LABEL CMD...: run CMD once, print the CPU seconds it took: the whole machine's (here
+# the hosts' sshd and module runs share the CPUs with Ansible) and its own with its children
+# (manage, ansible-playbook and their processes: the controller's share).
+cpu_of() {
+  local label=$1; shift
+  local hz all0 all1 own0 own1
+  hz=$(getconf CLK_TCK)
+  machine() { awk -v hz="$hz" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
+  # Children's user and system seconds, from this shell's `times` (a subshell has its own).
+  children() { awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }' bench-times; }
+  all0=$(machine); times >bench-times; own0=$(children)
+  "$@" >bench-step.log 2>&1 || { echo "bench: $* failed:" >&2; cat bench-step.log >&2; exit 1; }
+  all1=$(machine); times >bench-times; own1=$(children)
+  awk -v l="$label" -v a="$(awk -v x="$all1" -v y="$all0" 'BEGIN { print x - y }')" \
+    -v o="$(awk -v x="$own1" -v y="$own0" 'BEGIN { print x - y }')" 'BEGIN {
+    printf "%-44s %7.1f CPU s on the machine, %.1f of them the controller'"'"'s\n", l, a, o }'
+}
+
 # plain_ansible: what an operator runs without manage: one ansible-playbook over a static
 # inventory of the same hosts (written from `manage inventory --list`), the same playbooks
 # and Ansible's default settings (only the user, key and host-key file given).
@@ -68,6 +86,7 @@ json.dump(top["vars"], open("plain-vars.json", "w"))'
   m=$(median_of 3 "$manage" staging deploy)
   mitogen on
   g=$(median_of 3 "$manage" staging deploy)
+  cpu_of "  CPU, $1 hosts, mitogen" "$manage" staging deploy >"deploy-cpu-$1.txt"
   mitogen off
   p=$(median_of 3 plain_ansible)
   strategy=$("$root/.venv/bin/python" -c 'import os, ansible_mitogen; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy
@@ -75,6 +94,7 @@ json.dump(top["vars"], open("plain-vars.json", "w"))'
   awk -v h="$1" -v m="$m" -v g="$g" -v p="$p" -v q="$q" 'BEGIN {
     printf "%-44s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx, median of 3)\n", "deploy, no changes, " h " hosts", m, p, m / p
     printf "%-44s %7.2fs  vs plain ansible-playbook %.2fs  (%.2fx; plain with mitogen %.2fs)\n", "deploy, no changes, " h " hosts, mitogen", g, p, g / p, q }'
+  cat "deploy-cpu-$1.txt"
   echo "$m" >"deploy-$1.seconds"
   echo "$g" >"deploy-mitogen-$1.seconds"
 }
