@@ -64,11 +64,8 @@ fn http_get(address: &str, port: u16, path: &str) -> String {
     body
 }
 
-#[test]
-fn commission_deploys_real_hosts_and_a_second_deploy_changes_nothing() {
-    let moto = Moto::start();
-    let p = reachable_project(&moto, 101);
-    let mut hosts = RealHosts::start(&moto, &p, &[]);
+/// A whole `commission` (bake included) ends deployed to the example's 3 hosts.
+fn commission_deploys_to_three_hosts(p: &Project, hosts: &mut RealHosts) {
     let run = p.manage(["staging", "commission"]).ok();
     assert!(
         run.stdout.contains("deployed to 3 host(s)"),
@@ -76,6 +73,14 @@ fn commission_deploys_real_hosts_and_a_second_deploy_changes_nothing() {
         run.stdout
     );
     hosts.wait_for(3);
+}
+
+#[test]
+fn commission_deploys_real_hosts_and_a_second_deploy_changes_nothing() {
+    let moto = Moto::start();
+    let p = reachable_project(&moto, 101);
+    let mut hosts = RealHosts::start(&moto, &p, &[]);
+    commission_deploys_to_three_hosts(&p, &mut hosts);
 
     let addr = addresses(&p);
     let bucket = p
@@ -484,13 +489,7 @@ fn mitogen_runs_the_bake_and_the_deploy_and_the_operators_own_strategy_wins() {
     let p = reachable_project(&moto, 109);
     p.edit_config(|c| c["mitogen"] = true.into());
     let mut hosts = RealHosts::start(&moto, &p, &[]);
-    let run = p.manage(["staging", "commission"]).ok();
-    assert!(
-        run.stdout.contains("deployed to 3 host(s)"),
-        "{}",
-        run.stdout
-    );
-    hosts.wait_for(3);
+    commission_deploys_to_three_hosts(&p, &mut hosts);
     let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
     assert!(app.contains("env = staging\n"), "{app}");
     let page = http_get(&addresses(&p)["app"][0], 8080, "/health");

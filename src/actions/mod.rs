@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod dns;
 pub mod doctor;
 pub mod drift;
+pub mod drift_note;
 pub mod env_image;
 pub mod events;
 pub mod exec;

@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::formation::Formation;
 use crate::names;
 use crate::stack::changeset::{self, Change, NestedSet, ParamChange, Risk};
-use crate::stack::drift::Drift;
 use crate::stack::{self, failure, Intent, Mark, Operator, Pacing, Settled};
 use crate::ui::Output;
 use aws_sdk_cloudformation::types::Capability;
@@ -193,7 +192,7 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
     let parameters = formation.resolved_parameters()?;
     let secret = formation.secret_names(&ctx.env);
     let secret_values = crate::formation::secret_values(&secret, &parameters);
-    let drift = drift_note(
+    let drift = super::drift_note::drift_note(
         ctx,
         &clients.cfn,
         &stack,
@@ -268,52 +267,6 @@ pub async fn run(ctx: &Ctx, args: &UpdateFlags) -> Result<()> {
         &deploy::Passthrough::default(),
     )
     .await
-}
-
-/// Drift detection before the change set: what was changed by hand is shown above it, because
-/// the update overwrites it. Informative only: when drift cannot be checked (an endpoint
-/// without the API, a failed or slow detection) one line says so and the update goes on.
-pub async fn drift_note(
-    op: &dyn Operator,
-    client: &Client,
-    stack: &Stack,
-    pacing: Pacing,
-    secrets: &[String],
-) -> Option<Vec<DriftedResource>> {
-    op.step(&format!("detecting drift on stack {}", stack.name));
-    let found = crate::stack::drift::detect(client, &stack.id, pacing).await;
-    let found = found.map(|d| match d {
-        Drift::Drifted(mut resources) => {
-            crate::stack::drift::mask(&mut resources, secrets);
-            Drift::Drifted(resources)
-        }
-        other => other,
-    });
-    match found {
-        Ok(Drift::InSync) => {
-            op.info("no drift");
-            Some(vec![])
-        }
-        Ok(Drift::Drifted(resources)) => {
-            op.warn(&format!(
-                "{} resource(s) of stack {} were changed by hand; the update overwrites them:",
-                resources.len(),
-                stack.name
-            ));
-            op.info(&crate::ui::drift::render(&resources));
-            Some(resources)
-        }
-        Ok(Drift::Unsupported(what)) => {
-            op.warn(&format!(
-                "drift could not be checked: this CloudFormation endpoint has no drift detection (DetectStackDrift: {what}); going on"
-            ));
-            None
-        }
-        Err(e) => {
-            op.warn(&format!("drift could not be checked: {e}; going on"));
-            None
-        }
-    }
 }
 
 /// A change set is made from a template in S3, even for a dry run.

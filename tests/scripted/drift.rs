@@ -17,7 +17,7 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{mock, Rule};
-use manage::actions::update::drift_note;
+use manage::actions::drift_note::drift_note;
 use manage::error::Error;
 use manage::stack::drift::{detect, Drift};
 
