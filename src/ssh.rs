@@ -59,7 +59,8 @@ impl SshSettings {
     /// `-o` options: our own known_hosts, new keys accepted once, never a password prompt; the
     /// Session Manager ProxyCommand; then `ssh_args`; then connection sharing. The user's
     /// ~/.ssh/config applies after these (ssh takes the first value it sees for each option),
-    /// so `ssh_args` can turn sharing off (`-o ControlMaster=no`).
+    /// so `ssh_args` can turn sharing off (`-o ControlPath=none`; `ControlMaster=no` alone would
+    /// still use a connection an earlier run left open).
     pub fn connection_options(&self) -> Vec<String> {
         let mut opts = vec![
             "-o".to_owned(),

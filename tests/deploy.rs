@@ -575,6 +575,15 @@ async fn hosts_behind_a_bastion_are_reached_through_ssh_args_proxyjump() {
     let app = read(&p, "hostfs/argos-staging-app-0/etc/argos.conf");
     assert!(app.contains("env = staging\n"), "{app}");
     exec_answers_from_each_host(&p, 3);
+    // Mitogen goes the same way, on connections of its own (no shared one to lean on).
+    p.edit_config(|c| {
+        c["mitogen"] = true.into();
+        let args = c["ssh_args"].as_array_mut().unwrap();
+        args.extend(["-o".into(), "ControlPath=none".into()]);
+    });
+    std::fs::remove_file(p.path("hostfs/argos-staging-app-0/etc/argos.conf")).unwrap();
+    p.manage(["staging", "deploy"]).ok();
+    assert_eq!(read(&p, "hostfs/argos-staging-app-0/etc/argos.conf"), app);
     // Every login the hosts took came through the bastion.
     assert!(
         std::fs::read_to_string(p.path("bastion_known_hosts"))
