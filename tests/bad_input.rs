@@ -451,6 +451,18 @@ bad_input! {
 }
 
 bad_input! {
+    mitogen_with_an_ansible_whose_python_is_gone: Case {
+        name: "mitogen with an Ansible whose Python is gone",
+        setup: |p| {
+            mitogen_without_its_plugins(p);
+            p.write("bin/ansible-playbook", "#!/nonexistent/venv/bin/python3\n");
+        },
+        args: &["staging", "deploy"],
+        want: &["key \"mitogen\"", "cannot run /nonexistent/venv/bin/python3", "bin/ansible-playbook"],
+    }
+}
+
+bad_input! {
     mitogen_before_a_commission: Case {
         name: "mitogen before a commission",
         setup: mitogen_without_its_plugins,

@@ -49,7 +49,12 @@ pub async fn locate(config: &Path, ansible_playbook: &Path) -> Result<Mitogen> {
          print(os.path.join(os.path.dirname(ansible_mitogen.__file__), 'plugins', 'strategy'))\n\
          print('.'.join(map(str, mitogen.__version__)))",
     );
-    let out = process::capture(cmd, &shown).await?;
+    let out = process::capture(cmd, &shown).await.map_err(|e| {
+        bad(format!(
+            "{e} (named on the first line of {})",
+            ansible_playbook.display()
+        ))
+    })?;
     let mut lines = out.stdout.lines();
     match (out.code, lines.next(), lines.next()) {
         (0, Some(dir), Some(version)) if Path::new(dir).join(format!("{STRATEGY}.py")).is_file() => {
