@@ -171,6 +171,7 @@ async fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
         announce: traits.changes_aws,
         announced: Default::default(),
         base_image: Default::default(),
+        mitogen: Default::default(),
         action: traits.name,
         // A dry run changes nothing, so it takes no lock.
         locks: if g.dry_run { &[] } else { traits.locks },

@@ -271,7 +271,7 @@ async fn run_image_playbook(
         inventory: inventory_file.path(),
         vars: vars_file.path(),
         extra: &[],
-        mitogen: crate::preflight::mitogen(&ctx.env.config).await?,
+        mitogen: super::reach::mitogen(ctx).await?,
     };
     let result = run_playbooks(&ctx.ui, setup, vec![run], 1).await?;
     let code = result.first().map_or(1, |r| r.exit_code);

@@ -170,7 +170,7 @@ pub async fn deploy(
         inventory: inventory_file.path(),
         vars: vars_file.path(),
         extra: &extra,
-        mitogen: crate::preflight::mitogen(&ctx.env.config).await?,
+        mitogen: reach::mitogen(ctx).await?,
     };
     let results = ansible::run_playbooks(&ctx.ui, setup, runs, parallel).await?;
     if let Some(failed) = results.iter().find(|r| r.exit_code != 0) {

@@ -2,6 +2,7 @@
 //! line per check with what was found, or what to do. Every check runs, whatever failed before
 //! it; a check that needs one that failed is skipped and says which. Exit 0 only when all pass.
 
+use crate::ansible::mitogen;
 use crate::aws::{self, s3, Clients, Target};
 use crate::config::{Config, EnvConfig, Transport};
 use crate::error::{Error, Result};
@@ -149,26 +150,27 @@ fn config_check(inputs: &Inputs, checks: &mut Checks) -> Option<Config> {
 /// Ansible (and Mitogen when the config turns it on), ssh, the SSH key file, and what the
 /// transport needs.
 async fn tool_checks(config: Option<&Config>, checks: &mut Checks) {
-    let ansible = match preflight::ansible() {
+    let found = preflight::ansible();
+    let ansible_path = found.as_ref().ok().cloned();
+    let ansible = match found {
         Ok(path) => Ok(version(&path, "--version").await),
         Err(e) => Err(e),
     };
-    let ansible_ok = checks.add("ansible", ansible);
-    match config.filter(|c| c.mitogen) {
-        Some(_) if !ansible_ok => checks.skip("mitogen", "ansible"),
-        Some(config) => {
-            let found = preflight::mitogen(config).await.map(|m| match m {
-                Some(m) => format!(
-                    "mitogen {} for {} (strategy {})",
-                    m.version,
-                    m.python,
-                    crate::ansible::mitogen::STRATEGY
-                ),
-                None => String::new(),
-            });
-            checks.add("mitogen", found);
+    checks.add("ansible", ansible);
+    if let Some(config) = config.filter(|c| c.mitogen) {
+        match &ansible_path {
+            Some(path) => {
+                let m = mitogen::locate(&config.path, path).await.map(|m| {
+                    let strategy = mitogen::STRATEGY;
+                    format!(
+                        "mitogen {} for {} (strategy {strategy})",
+                        m.version, m.python
+                    )
+                });
+                checks.add("mitogen", m);
+            }
+            None => checks.skip("mitogen", "ansible"),
         }
-        None => {}
     }
     let ssh = match preflight::ssh_client() {
         Ok(path) => Ok(version(&path, "-V").await),

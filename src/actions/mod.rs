@@ -59,6 +59,8 @@ pub struct Ctx {
     pub announced: std::sync::atomic::AtomicBool,
     /// The base AMI id once read (`base_image::id`): `base_ami`, or its SSM parameter's value.
     pub base_image: std::sync::OnceLock<String>,
+    /// Mitogen once looked up (`reach::mitogen`): the preflight finds it, the runs reuse it.
+    pub mitogen: std::sync::OnceLock<Option<crate::ansible::mitogen::Mitogen>>,
 }
 
 impl Ctx {

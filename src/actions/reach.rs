@@ -2,6 +2,7 @@
 //! by their tags, and how to reach them over SSH.
 
 use super::Ctx;
+use crate::ansible::mitogen::Mitogen;
 use crate::aws::cloudformation::{self as cfn, Stack};
 use crate::aws::Clients;
 use crate::error::{Error, Result};
@@ -36,8 +37,17 @@ pub async fn playbooks_preflight(ctx: &Ctx) -> Result<()> {
         return Ok(());
     }
     crate::preflight::ansible()?;
-    crate::preflight::mitogen(&ctx.env.config).await?;
+    mitogen(ctx).await?;
     preflight(ctx)
+}
+
+/// Mitogen for this run's playbooks when the config turns it on, looked up once per run.
+pub async fn mitogen(ctx: &Ctx) -> Result<Option<Mitogen>> {
+    if let Some(found) = ctx.mitogen.get() {
+        return Ok(found.clone());
+    }
+    let found = crate::preflight::mitogen(&ctx.env.config).await?;
+    Ok(ctx.mitogen.get_or_init(|| found).clone())
 }
 
 /// Checks that need no AWS call: ssh is installed, the SSH key file exists and is private

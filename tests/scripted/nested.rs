@@ -60,6 +60,20 @@ struct Script {
     execute: Rule,
 }
 
+/// The parent's change set: `action` on the nested stack `Jobs`, with its own change set.
+fn parent(action: ChangeAction, nested_set: Option<&'static str>) -> Rule {
+    mock!(Client::describe_change_set)
+        .match_requests(|r| r.change_set_name() == Some(PARENT_SET))
+        .then_output(move || {
+            let jobs = "AWS::CloudFormation::Stack";
+            described(
+                PARENT_SET,
+                ID,
+                vec![change(action.clone(), "Jobs", jobs, nested_set)],
+            )
+        })
+}
+
 impl Script {
     /// The nested stack `Jobs` changes: inside it, `inner` happens.
     fn new(inner: Change) -> Self {
@@ -72,16 +86,7 @@ impl Script {
                         .stack_id(ID)
                         .build()
                 }),
-            parent: mock!(Client::describe_change_set)
-                .match_requests(|r| r.change_set_name() == Some(PARENT_SET))
-                .then_output(|| {
-                    let jobs = "AWS::CloudFormation::Stack";
-                    described(
-                        PARENT_SET,
-                        ID,
-                        vec![change(ChangeAction::Modify, "Jobs", jobs, Some(NESTED_SET))],
-                    )
-                }),
+            parent: parent(ChangeAction::Modify, Some(NESTED_SET)),
             nested: mock!(Client::describe_change_set)
                 .match_requests(|r| r.change_set_name() == Some(NESTED_SET))
                 .then_output(move || described(NESTED_SET, NESTED_STACK, vec![inner.clone()])),
@@ -229,16 +234,7 @@ async fn a_nested_change_is_shown_with_its_child_file_and_runs_once_confirmed() 
 #[tokio::test(start_paused = true)]
 async fn removing_a_whole_nested_stack_needs_allow_replace() {
     let mut s = Script::new(change(ChangeAction::Add, "Worker", "AWS::EC2::VPC", None));
-    s.parent = mock!(Client::describe_change_set)
-        .match_requests(|r| r.change_set_name() == Some(PARENT_SET))
-        .then_output(|| {
-            let jobs = "AWS::CloudFormation::Stack";
-            described(
-                PARENT_SET,
-                ID,
-                vec![change(ChangeAction::Remove, "Jobs", jobs, None)],
-            )
-        });
+    s.parent = parent(ChangeAction::Remove, None);
     let client = s.client(&statuses(&["UPDATE_COMPLETE"]));
     let err = run(&client, &Scripted::new(true), false).await.unwrap_err();
     assert_eq!(err.exit_code(), 3);

@@ -48,7 +48,7 @@ impl std::fmt::Display for Risk {
 
 /// Does judging these changes need the template the stack runs now (for the DeletionPolicy
 /// of removed resources)?
-pub fn needs_deployed_template(changes: &[ResourceChange]) -> bool {
+fn needs_deployed_template(changes: &[ResourceChange]) -> bool {
     changes.iter().any(|c| destructive(c).is_some())
 }
 
